@@ -1,0 +1,66 @@
+"""What a model backend is: one request in, n streamed choices out.
+
+Every backend (the litellm adapter, the scripted test backend, replay) implements
+:class:`Backend`. Techniques never see a backend directly; they go through
+:class:`workbench.context.Ctx`, which meters and emits events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+DeltaCallback = Callable[[int, str], None]
+"""Called with (choice index, new text) as text streams in."""
+
+
+@dataclass(frozen=True)
+class GenRequest:
+    """One call to a model. ``n`` choices are wanted; the backend decides native vs fan-out."""
+
+    model: str
+    messages: tuple[dict[str, str], ...]
+    max_tokens: int
+    temperature: float = 0.0
+    n: int = 1
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    logprobs: bool = False
+    thinking_budget: int | None = None
+    top_p: float | None = None
+
+
+@dataclass
+class GenResult:
+    """One finished choice with its own metered usage (never shared across choices)."""
+
+    index: int
+    text: str
+    finish_reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_reasoning: int = 0
+    cost_usd: float = 0.0
+    logprob_mean: float | None = None
+    ttft_ms: float | None = None
+    latency_ms: float = 0.0
+    error: str | None = None
+    reasoning_text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Backend(Protocol):
+    """A source of completions. Must never raise for provider faults: it returns results
+    with ``error`` set (and any partial text) so the trace is kept."""
+
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
+                       ) -> list[GenResult]:
+        ...
+
+
+class WorkbenchError(Exception):
+    """An error whose message is meant for the user: what happened and what to do."""

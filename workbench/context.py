@@ -1,0 +1,193 @@
+"""The one door from a technique to a model.
+
+``Ctx.generate`` assigns path ids, streams token deltas as events, meters tokens / cost /
+FLOPs for the sample, extracts and grades the answer, and emits ``PathFinished``. Techniques
+never import a backend, litellm, DuckDB or any UI: everything they do to a model goes
+through here, so every consumer (recorder, progress, widgets, tests) sees the same stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from workbench.backends.base import Backend, GenRequest, GenResult
+from workbench.events import Event, PathFinished, PathStarted, TokenDelta
+from workbench.prompts import Prompts
+from workbench.tasks.base import Problem, Task
+
+Emit = Callable[[Event], None]
+
+
+@dataclass
+class Path:
+    """One finished generation as a technique sees it."""
+
+    path_id: str
+    index: int
+    role: str
+    text: str
+    answer: str | None
+    correct: bool | None
+    finish_reason: str | None
+    truncated: bool
+    tokens_in: int
+    tokens_out: int
+    tokens_reasoning: int
+    error: str | None = None
+    logprob_mean: float | None = None
+    score: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Meter:
+    """What one sample spent, summed over all its calls."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_reasoning: int = 0
+    cost_usd: float = 0.0
+    flops: float = 0.0
+    n_calls: int = 0
+
+    def add(self, r: GenResult, flops: float) -> None:
+        self.tokens_in += r.tokens_in
+        self.tokens_out += r.tokens_out
+        self.tokens_reasoning += r.tokens_reasoning
+        self.cost_usd += r.cost_usd
+        self.flops += flops
+        self.n_calls += 1
+
+
+@dataclass
+class RunSettings:
+    """Per-run choices a technique reads through its context."""
+
+    run_id: str
+    model: str
+    verifier: str | None
+    temperature: float
+    seed: int
+    prompts: Prompts
+    logprobs: bool = False
+    params_count: dict[str, float] = field(default_factory=dict)
+
+
+class Ctx:
+    """Context for one task item. Create one per sample; it is cheap."""
+
+    def __init__(self, *, settings: RunSettings, backend: Backend, emit: Emit, task: Task,
+                 problem: Problem, sample_id: str) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.emit = emit
+        self.task = task
+        self.problem = problem
+        self.sample_id = sample_id
+        self.meter = Meter()
+        self._counter = 0
+
+    @property
+    def prompts(self) -> Prompts:
+        return self.settings.prompts
+
+    def seed_for(self, index: int, salt: int = 0) -> int:
+        """A reproducible per-path seed from the run seed, item and path index."""
+        rng = random.Random(f"{self.settings.seed}:{self.problem.index}:{index}:{salt}")
+        return rng.randrange(2**31)
+
+    def _new_path_id(self) -> str:
+        self._counter += 1
+        return f"{self.sample_id}-{self._counter:03d}-{uuid.uuid4().hex[:6]}"
+
+    async def generate(self, messages: list[dict[str, str]], *, role: str = "path",
+                       n: int = 1, max_tokens: int = 256, temperature: float | None = None,
+                       model: str | None = None, parent_id: str | None = None,
+                       round: int = 0, index: int = 0, grade: bool = True,
+                       stop: tuple[str, ...] | None = None,
+                       score_parser: Callable[[str], float | None] | None = None,
+                       ) -> list[Path]:
+        """Generate ``n`` paths for ``messages``; indices are ``index .. index+n-1``.
+
+        ``grade=False`` for verifier calls (their text holds no task answer);
+        ``score_parser`` turns a verifier's text into a score stored with the path.
+        """
+        model = model or self.settings.model
+        temp = self.settings.temperature if temperature is None else temperature
+        ids = [self._new_path_id() for _ in range(n)]
+        prompt_text = "\n\n".join(f"[{m['role']}] {m['content']}" for m in messages)
+        for i, pid in enumerate(ids):
+            self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
+                                  path_id=pid, role=role, parent_id=parent_id, model=model,
+                                  round=round, index=index + i, prompt=prompt_text))
+        req = GenRequest(model=model, messages=tuple(messages), max_tokens=max_tokens,
+                         temperature=temp, n=n, seed=self.seed_for(index, round),
+                         stop=stop, logprobs=self.settings.logprobs)
+
+        partial: list[list[str]] = [[] for _ in range(n)]
+
+        def on_delta(choice: int, text: str) -> None:
+            if 0 <= choice < n and text:
+                partial[choice].append(text)
+                self.emit(TokenDelta(run_id=self.settings.run_id, sample_id=self.sample_id,
+                                     path_id=ids[choice], text=text))
+
+        t0 = time.perf_counter()
+        try:
+            results = await self.backend.generate(req, on_delta)
+        except asyncio.CancelledError:
+            for i, pid in enumerate(ids):
+                self._finish_cancelled(pid, "".join(partial[i]), t0)
+            raise
+        by_index = {r.index: r for r in results}
+        paths = []
+        for i, pid in enumerate(ids):
+            r = by_index.get(i) or GenResult(index=i, text="", finish_reason="error",
+                                            error="provider returned fewer choices than n")
+            paths.append(self._finish(pid, index + i, role, model, r, grade, score_parser))
+        return paths
+
+    def _finish(self, pid: str, index: int, role: str, model: str, r: GenResult,
+                grade: bool, score_parser: Callable[[str], float | None] | None) -> Path:
+        flops = 2.0 * self.settings.params_count.get(model, 0.0) * (r.tokens_in + r.tokens_out)
+        self.meter.add(r, flops)
+        answer = self.task.extract(r.text) if grade and r.text else None
+        correct = self.task.grade(self.problem, answer) if grade else None
+        truncated = r.finish_reason == "length"
+        score = score_parser(r.text) if score_parser else None
+        self.emit(PathFinished(
+            run_id=self.settings.run_id, sample_id=self.sample_id, path_id=pid, text=r.text,
+            answer=answer, finish_reason=r.finish_reason, truncated=truncated,
+            tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
+            cost_usd=r.cost_usd, flops=flops, logprob_mean=r.logprob_mean, ttft_ms=r.ttft_ms,
+            latency_ms=r.latency_ms, error=r.error, correct=correct, score=score))
+        return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
+                    correct=correct, finish_reason=r.finish_reason, truncated=truncated,
+                    tokens_in=r.tokens_in, tokens_out=r.tokens_out,
+                    tokens_reasoning=r.tokens_reasoning, error=r.error,
+                    logprob_mean=r.logprob_mean, score=score)
+
+    def _finish_cancelled(self, pid: str, text: str, t0: float) -> None:
+        self.emit(PathFinished(run_id=self.settings.run_id, sample_id=self.sample_id,
+                               path_id=pid, text=text, finish_reason="cancelled",
+                               latency_ms=(time.perf_counter() - t0) * 1000,
+                               error="cancelled"))
+
+    def base_messages(self, user: str) -> list[dict[str, str]]:
+        """System prompt (if any) plus one user turn."""
+        msgs = []
+        if self.prompts.system:
+            msgs.append({"role": "system", "content": self.prompts.system})
+        msgs.append({"role": "user", "content": user})
+        return msgs
+
+    def answer_format(self) -> str:
+        return self.prompts.answer_format or self.task.answer_instruction()

@@ -1,0 +1,229 @@
+"""Run a technique over a task's items and emit the event stream.
+
+``run(spec, backend, sinks)`` is the one entry point used by the CLI, tests, sweeps and
+the notebook widgets: it validates everything up front (so bad input fails before any
+model call), then processes items concurrently, turning each item's technique outcome
+into a ``SampleScored`` event. Provider faults never abort a run: a failed sample is
+recorded with its error and partial text. Cancellation records what was produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from typing import Any
+
+from workbench.backends.base import Backend, WorkbenchError
+from workbench.context import Ctx, RunSettings
+from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
+from workbench.prompts import Prompts
+from workbench.tasks.base import Problem, Task
+from workbench.techniques import NEEDS_VERIFIER, SAMPLING, Technique, build
+
+Sink = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run. Pure data: widgets and sweeps build these."""
+
+    task: str = "arithmetic"
+    technique: str = "cot"
+    model: str = "local"
+    verifier: str | None = None
+    budget: int = 256
+    n: int = 8
+    rounds: int = 3
+    vote: str = "majority"
+    temperature: float | None = None
+    seed: int = 0
+    limit: int | None = 20
+    offset: int = 0
+    items: tuple[int, ...] | None = None
+    concurrency: int | None = None
+    prompts: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    sweep_id: str | None = None
+
+    def effective_temperature(self) -> float:
+        if self.temperature is not None:
+            return self.temperature
+        return 0.7 if self.technique in SAMPLING else 0.0
+
+    def effective_verifier(self) -> str | None:
+        return (self.verifier or self.model) if self.technique in NEEDS_VERIFIER else None
+
+    def samples_per_item(self) -> int:
+        return self.n if self.technique in SAMPLING else 1
+
+
+@dataclass
+class RunResult:
+    """A finished run's headline numbers (the store holds everything else)."""
+
+    run_id: str
+    status: str
+    n_samples: int = 0
+    n_correct: int = 0
+    n_errors: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    wall_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def accuracy(self) -> float:
+        return self.n_correct / self.n_samples if self.n_samples else 0.0
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("inference-workbench", "litellm", "duckdb", "xllamacpp", "math-verify"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def check_spec(spec: RunSpec) -> None:
+    """Validate knobs before any model call; raises WorkbenchError with what to do."""
+    if spec.temperature is not None and not 0.0 <= spec.temperature <= 2.0:
+        raise WorkbenchError(f"temperature must be between 0 and 2 (got {spec.temperature}).")
+    if spec.limit is not None and spec.limit <= 0:
+        raise WorkbenchError(f"limit must be positive (got {spec.limit}).")
+    if spec.offset < 0:
+        raise WorkbenchError(f"offset must be 0 or more (got {spec.offset}).")
+    if spec.concurrency is not None and spec.concurrency <= 0:
+        raise WorkbenchError(f"concurrency must be positive (got {spec.concurrency}).")
+
+
+def select_problems(task: Task, spec: RunSpec) -> list[Problem]:
+    if spec.items is not None:
+        everything = task.load(None, 0)
+        bad = [i for i in spec.items if not 0 <= i < len(everything)]
+        if bad:
+            raise WorkbenchError(f"item indices {bad} are outside 0..{len(everything) - 1}.")
+        return [everything[i] for i in spec.items]
+    problems = task.load(spec.limit, spec.offset)
+    if not problems:
+        raise WorkbenchError(f"task {task.name!r} has no items at offset {spec.offset}.")
+    return problems
+
+
+class _Tally:
+    """Running totals for RunResult, fed by the same events as every other sink."""
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        self.pending_errors: dict[str, list[str]] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PathFinished) and event.error:
+            self.pending_errors.setdefault(event.sample_id, []).append(event.error)
+        elif isinstance(event, SampleScored):
+            r = self.result
+            r.n_samples += 1
+            r.n_correct += int(event.correct)
+            r.n_errors += int(event.error is not None)
+            r.tokens_out += event.tokens_out
+            r.cost_usd += event.cost_usd
+
+
+async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
+              task: Task | None = None, technique: Technique | None = None,
+              params_count: dict[str, float] | None = None,
+              run_id: str | None = None) -> RunResult:
+    """Run ``spec`` against ``backend``; every event goes to every sink, in order."""
+    check_spec(spec)
+    if task is None:
+        from workbench.tasks import get_task
+        task = get_task(spec.task, **spec.task_options)
+    technique = technique or build(spec.technique, budget=spec.budget, n=spec.n,
+                                   rounds=spec.rounds, vote=spec.vote)
+    prompts = Prompts().with_overrides(**spec.prompts)
+    problems = select_problems(task, spec)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    result = RunResult(run_id=run_id, status="running")
+    tally = _Tally(result)
+    all_sinks = [*sinks, tally]
+
+    def emit(event: Event) -> None:
+        for sink in all_sinks:
+            sink(event)
+
+    settings = RunSettings(run_id=run_id, model=spec.model, verifier=spec.effective_verifier(),
+                           temperature=spec.effective_temperature(), seed=spec.seed,
+                           prompts=prompts, logprobs=spec.vote == "logprob",
+                           params_count=params_count or {})
+    params = {**asdict(spec), **technique.describe(), "budget_tokens": spec.budget,
+              "n": spec.samples_per_item(), "temperature": settings.temperature,
+              "prompts": prompts.to_dict(), "rounds": spec.rounds
+              if spec.technique in {"refine", "sc-refine"} else 0}
+    emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
+                    task=task.name, params=params, n_items=len(problems), seed=spec.seed,
+                    verifier=settings.verifier, prompt_hash=prompts.hash(),
+                    versions=versions()))
+    t0 = time.perf_counter()
+    try:
+        await _run_items(problems, spec, settings, backend, emit, task, technique, tally)
+        result.status = "ok"
+    except asyncio.CancelledError:
+        result.status = "cancelled"
+        raise
+    except Exception as exc:  # a bug or a sink failure: record it, then surface it
+        result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result.wall_ms = (time.perf_counter() - t0) * 1000
+        emit(RunFinished(run_id=run_id, status=result.status, n_samples=result.n_samples,
+                         n_correct=result.n_correct, error=result.error,
+                         wall_ms=result.wall_ms))
+    return result
+
+
+async def _run_items(problems: Iterable[Problem], spec: RunSpec, settings: RunSettings,
+                     backend: Backend, emit: Sink, task: Task, technique: Technique,
+                     tally: _Tally) -> None:
+    limit = asyncio.Semaphore(spec.concurrency or max(1, 16 // spec.samples_per_item()))
+
+    async def one(problem: Problem) -> None:
+        async with limit:
+            await run_item(problem, settings, backend, emit, task, technique, tally)
+
+    async with asyncio.TaskGroup() as group:
+        for problem in problems:
+            group.create_task(one(problem))
+
+
+async def run_item(problem: Problem, settings: RunSettings, backend: Backend, emit: Sink,
+                   task: Task, technique: Technique, tally: _Tally) -> None:
+    """Run the technique on one item and emit its ``SampleScored`` (even on failure)."""
+    sample_id = f"{settings.run_id}-{problem.index:05d}"
+    ctx = Ctx(settings=settings, backend=backend, emit=emit, task=task, problem=problem,
+              sample_id=sample_id)
+    t0 = time.perf_counter()
+    answer, error = None, None
+    try:
+        outcome = await technique(ctx, 0)
+        answer = outcome.answer
+    except WorkbenchError as exc:
+        error = str(exc)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=3)[-400:]}"
+    path_errors = tally.pending_errors.pop(sample_id, [])
+    if error is None and path_errors and answer is None:
+        error = "; ".join(dict.fromkeys(path_errors))[:1000]
+    m = ctx.meter
+    emit(SampleScored(
+        run_id=settings.run_id, sample_id=sample_id, item_id=problem.id,
+        item_index=problem.index, question=problem.question, gold=problem.answer,
+        answer=answer, correct=task.grade(problem, answer) if answer is not None else False,
+        tokens_in=m.tokens_in, tokens_out=m.tokens_out, tokens_reasoning=m.tokens_reasoning,
+        cost_usd=m.cost_usd, flops=m.flops, latency_ms=(time.perf_counter() - t0) * 1000,
+        n_calls=m.n_calls, error=error, meta=dict(problem.meta)))

@@ -1,0 +1,118 @@
+"""Single-pass techniques: ``direct`` answers and ``cot`` with a reasoning-token budget.
+
+When the budget cuts a chain (finish reason "length"), budget forcing asks for the final
+answer now (s1-style: the partial chain is kept and a short forced answer follows); the
+chain is recorded as truncated and the forced answer as a child path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.backends.base import WorkbenchError
+from workbench.context import Ctx, Path
+from workbench.prompts import render
+from workbench.techniques.base import Outcome, Technique
+
+FORCE_TOKENS = 48
+
+
+def check_budget(budget: int, what: str = "budget") -> int:
+    """Budgets are positive token counts; anything else is a clear error."""
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
+        raise WorkbenchError(
+            f"{what} must be a positive number of tokens (got {budget!r}); try 256, 512 or 1024.")
+    return budget
+
+
+def user_prompt(ctx: Ctx, reasoning: str) -> str:
+    p = ctx.prompts
+    return render(p.user, fewshot=p.render_fewshot(), question=ctx.problem.question,
+                  reasoning=reasoning, answer_format=ctx.answer_format())
+
+
+async def force_answer(ctx: Ctx, messages: list[dict[str, str]], chain: Path,
+                       model: str | None = None) -> Path:
+    """Budget forcing: keep the truncated chain, ask for the final answer right now."""
+    follow = messages + [
+        {"role": "assistant", "content": chain.text},
+        {"role": "user", "content": render(ctx.prompts.force, answer_format=ctx.answer_format())},
+    ]
+    (forced,) = await ctx.generate(follow, role="forced_answer", max_tokens=FORCE_TOKENS,
+                                   temperature=0.0, parent_id=chain.path_id,
+                                   index=chain.index, round=0, model=model)
+    return forced
+
+
+def to_outcome(chain: Path, forced: Path | None) -> Outcome:
+    final = forced if forced is not None and chain.answer is None else None
+    answer = final.answer if final else chain.answer
+    correct = final.correct if final else chain.correct
+    return Outcome(answer=answer, text=chain.text + (f"\n\n{final.text}" if final else ""),
+                   path_id=final.path_id if final else chain.path_id, index=chain.index,
+                   correct=correct, truncated=chain.truncated, forced=final is not None,
+                   tokens_out=chain.tokens_out + (forced.tokens_out if forced else 0),
+                   logprob_mean=chain.logprob_mean, error=chain.error)
+
+
+async def chains(ctx: Ctx, messages: list[dict[str, str]], *, n: int, budget: int,
+                 index: int, force: bool, role: str = "path", model: str | None = None,
+                 parent_id: str | None = None, round: int = 0) -> list[Outcome]:
+    """``n`` chains in one request (native n where the backend can), each force-finished."""
+    paths = await ctx.generate(messages, role=role, n=n, max_tokens=budget, index=index,
+                               model=model, parent_id=parent_id, round=round)
+    outcomes = []
+    for p in paths:
+        forced = None
+        if force and p.truncated and p.answer is None and p.error is None:
+            forced = await force_answer(ctx, messages, p, model)
+        outcomes.append(to_outcome(p, forced))
+    return outcomes
+
+
+class Direct(Technique):
+    """One pass, asked for the answer with no reasoning (the 1x compute baseline)."""
+
+    name = "direct"
+
+    def __init__(self, max_tokens: int = 64) -> None:
+        self.max_tokens = check_budget(max_tokens, "max_tokens")
+
+    async def sample(self, ctx: Ctx, n: int, index: int = 0) -> list[Outcome]:
+        msgs = ctx.base_messages(user_prompt(ctx, ctx.prompts.direct))
+        return await chains(ctx, msgs, n=n, budget=self.max_tokens, index=index, force=False,
+                            role="direct")
+
+    async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
+        return (await self.sample(ctx, 1, index))[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {"technique": self.name, "max_tokens": self.max_tokens}
+
+
+class CoT(Technique):
+    """Chain of thought with a reasoning-token budget and optional budget forcing."""
+
+    name = "cot"
+
+    def __init__(self, budget: int = 256, force: bool = True) -> None:
+        self.budget = check_budget(budget)
+        self.force = force
+
+    async def sample(self, ctx: Ctx, n: int, index: int = 0) -> list[Outcome]:
+        msgs = ctx.base_messages(user_prompt(ctx, ctx.prompts.reasoning))
+        return await chains(ctx, msgs, n=n, budget=self.budget, index=index, force=self.force)
+
+    async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
+        return (await self.sample(ctx, 1, index))[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {"technique": self.name, "budget_tokens": self.budget, "force": self.force}
+
+
+def direct(max_tokens: int = 64) -> Direct:
+    return Direct(max_tokens)
+
+
+def cot(budget: int = 256, force: bool = True) -> CoT:
+    return CoT(budget, force)

@@ -1,0 +1,134 @@
+"""Self-consistency (Wang et al. 2022) and its adaptive early-stopping variant.
+
+``sc`` draws N outcomes from any inner technique and votes: majority, weighted by mean
+token logprob (where the provider returns logprobs) or weighted by a verifier score.
+``adaptive-sc`` draws in waves and stops once the Beta-posterior confidence that the
+leader is the true majority passes a threshold (Adaptive-Consistency, arXiv 2305.11860),
+recording the samples and tokens it saved against drawing all N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from workbench.backends.base import WorkbenchError
+from workbench.context import Ctx
+from workbench.events import Voted
+from workbench.techniques.base import Outcome, Technique
+from workbench.techniques.verifier import score
+from workbench.techniques.voting import VoteResult, leader_confidence, vote
+
+VOTES = ("majority", "logprob", "verifier")
+MAX_SAMPLES = 1000
+
+
+def check_n(n: int) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
+        raise WorkbenchError(
+            f"n (samples per item) must be an integer from 1 to {MAX_SAMPLES} (got {n!r}).")
+    return n
+
+
+async def weights_for(ctx: Ctx, outcomes: list[Outcome], method: str,
+                      verifier_budget: int) -> list[float] | None:
+    if method == "majority":
+        return None
+    if method == "logprob":
+        return [math.exp(o.logprob_mean) if o.logprob_mean is not None else 0.0
+                for o in outcomes]
+    scores = await asyncio.gather(*(score(ctx, o, budget=verifier_budget) for o in outcomes))
+    for o, s in zip(outcomes, scores, strict=True):
+        o.score = s
+    return list(scores)
+
+
+def pick(outcomes: list[Outcome], result: VoteResult, ctx: Ctx) -> Outcome:
+    """The first outcome whose answer is the winner (so the final text is a real path)."""
+    for o in outcomes:
+        if o.answer is not None and result.winner is not None and (
+                o.answer == result.winner or ctx.task.same(o.answer, result.winner)):
+            return o
+    return outcomes[0] if outcomes else Outcome(answer=None, text="", path_id=None)
+
+
+def emit_vote(ctx: Ctx, method: str, result: VoteResult, n_paths: int, **extra: Any) -> None:
+    ctx.emit(Voted(run_id=ctx.settings.run_id, sample_id=ctx.sample_id, method=method,
+                   counts=result.counts, winner=result.winner, tie=result.tie,
+                   tie_break=result.tie_break, n_paths=n_paths, **extra))
+
+
+class SelfConsistency(Technique):
+    """N outcomes of ``inner``, voted."""
+
+    name = "sc"
+
+    def __init__(self, inner: Technique, n: int = 8, vote: str = "majority",
+                 verifier_budget: int = 128) -> None:
+        if vote not in VOTES:
+            raise WorkbenchError(f"Unknown vote {vote!r}; choose one of {VOTES}.")
+        self.inner, self.n, self.vote_method = inner, check_n(n), vote
+        self.verifier_budget = verifier_budget
+
+    async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
+        outcomes = await self.inner.sample(ctx, self.n, index)
+        weights = await weights_for(ctx, outcomes, self.vote_method, self.verifier_budget)
+        result = vote([o.answer for o in outcomes], ctx.task.same, weights)
+        emit_vote(ctx, self.vote_method, result, len(outcomes))
+        best = pick(outcomes, result, ctx)
+        return Outcome(answer=result.winner, text=best.text, path_id=best.path_id,
+                       index=index, tokens_out=sum(o.tokens_out for o in outcomes),
+                       info={"counts": result.counts, "tie": result.tie})
+
+    def describe(self) -> dict[str, Any]:
+        return {"technique": self.name, "n": self.n, "vote": self.vote_method,
+                "inner": self.inner.describe()}
+
+
+class AdaptiveSC(Technique):
+    """Self-consistency that stops sampling once the vote is settled."""
+
+    name = "adaptive-sc"
+
+    def __init__(self, inner: Technique, n: int = 16, confidence: float = 0.95,
+                 wave: int = 4, min_samples: int = 3) -> None:
+        if not 0.5 < confidence < 1.0:
+            raise WorkbenchError(f"confidence must be in (0.5, 1) (got {confidence}).")
+        self.inner, self.n, self.confidence = inner, check_n(n), confidence
+        self.wave, self.min_samples = max(1, wave), max(1, min_samples)
+
+    async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
+        outcomes: list[Outcome] = []
+        result = VoteResult()
+        conf = 0.0
+        while len(outcomes) < self.n:
+            k = min(self.wave, self.n - len(outcomes))
+            outcomes += await self.inner.sample(ctx, k, index + len(outcomes))
+            result = vote([o.answer for o in outcomes], ctx.task.same)
+            conf = leader_confidence(list(result.counts.values()))
+            if len(outcomes) >= self.min_samples and conf >= self.confidence:
+                break
+        used = len(outcomes)
+        mean_tokens = sum(o.tokens_out for o in outcomes) / max(1, used)
+        saved = self.n - used
+        emit_vote(ctx, "adaptive", result, used, stopped_early=saved > 0,
+                  samples_saved=saved, tokens_saved_est=int(saved * mean_tokens))
+        best = pick(outcomes, result, ctx)
+        return Outcome(answer=result.winner, text=best.text, path_id=best.path_id,
+                       index=index, tokens_out=sum(o.tokens_out for o in outcomes),
+                       info={"used": used, "saved": saved, "confidence": conf})
+
+    def describe(self) -> dict[str, Any]:
+        return {"technique": self.name, "n": self.n, "confidence": self.confidence,
+                "wave": self.wave, "min_samples": self.min_samples,
+                "inner": self.inner.describe()}
+
+
+def self_consistency(inner: Technique, n: int = 8, vote: str = "majority") -> SelfConsistency:
+    return SelfConsistency(inner, n, vote)
+
+
+def adaptive_sc(inner: Technique, n: int = 16, confidence: float = 0.95,
+                wave: int = 4) -> AdaptiveSC:
+    return AdaptiveSC(inner, n, confidence, wave)
