@@ -130,7 +130,8 @@ class Ctx:
                                   round=round, index=index + i, prompt=prompt_text))
         req = GenRequest(model=model, messages=tuple(messages), max_tokens=max_tokens,
                          temperature=temp, n=n, seed=self.seed_for(index, round),
-                         stop=stop, logprobs=self.settings.logprobs)
+                         stop=stop, logprobs=self.settings.logprobs, sample_index=index,
+                         run_seed=self.settings.seed)
 
         partial: list[list[str]] = [[] for _ in range(n)]
 

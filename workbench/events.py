@@ -45,6 +45,7 @@ class RunStarted(Event):
     verifier: str | None = None
     prompt_hash: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    resumed: bool = False  # True when a sweep resumes an existing run_id
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -138,8 +138,12 @@ class _Tally:
 async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
               task: Task | None = None, technique: Technique | None = None,
               params_count: dict[str, float] | None = None,
-              run_id: str | None = None) -> RunResult:
-    """Run ``spec`` against ``backend``; every event goes to every sink, in order."""
+              run_id: str | None = None, resumed: bool = False) -> RunResult:
+    """Run ``spec`` against ``backend``; every event goes to every sink, in order.
+
+    ``run_id`` with ``resumed=True`` continues an existing run (a sweep resuming after a
+    crash): only ``spec.items`` are run and the run's row is not written again.
+    """
     check_spec(spec)
     if task is None:
         from workbench.tasks import get_task
@@ -168,7 +172,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
                     task=task.name, params=params, n_items=len(problems), seed=spec.seed,
                     verifier=settings.verifier, prompt_hash=prompts.hash(),
-                    versions=versions()))
+                    versions=versions(), resumed=resumed))
     t0 = time.perf_counter()
     try:
         await _run_items(problems, spec, settings, backend, emit, task, technique, tally)

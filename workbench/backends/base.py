@@ -28,6 +28,10 @@ class GenRequest:
     logprobs: bool = False
     thinking_budget: int | None = None
     top_p: float | None = None
+    sample_index: int = 0
+    """Index of choice 0 among the item's samples (choice i is sample ``sample_index + i``);
+    with ``run_seed`` it keys the path cache, so repeated samples are never collapsed."""
+    run_seed: int | None = None
 
 
 @dataclass

@@ -1,0 +1,47 @@
+# Inference Workbench: two commands on a fresh machine.
+#   make demo   set up everything (venv, deps, local model) and run the demo experiment
+#   make test   run every test tier (unit, local model, notebooks, browser)
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= traces.duckdb
+
+.PHONY: setup demo test test-fast lint lab browser-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[local-model,notebook,dev]'
+	$(BIN)/python -m workbench.local.weights
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/workbench demo --db $(DB)
+
+# Debian's chromium for the real-browser tests (never `playwright install`: no downloads).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: setup browser-deps
+	$(BIN)/python -m pytest -q tests
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not local_model and not notebook and not browser and not slow" tests
+
+lint: setup
+	$(BIN)/ruff check workbench widgets tests bench
+	$(BIN)/mypy workbench widgets
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+bench: setup
+	$(BIN)/python bench/local_parallel.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,84 @@
+"""The high-level entry points: run an experiment into a DuckDB file in one call.
+
+Used by the CLI, notebooks and sweeps. Everything the user can get wrong (unknown model,
+missing key, bad budget, locked database) is checked before the first model call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.backends.base import Backend, WorkbenchError
+from workbench.models import ModelConfig, resolve
+from workbench.runner import RunResult, RunSpec, Sink, check_spec, run
+from workbench.techniques import build
+
+
+def model_names(spec: RunSpec) -> list[str]:
+    names = [spec.model]
+    verifier = spec.effective_verifier()
+    if verifier and verifier not in names:
+        names.append(verifier)
+    return names
+
+
+def build_backend(configs: dict[str, ModelConfig]) -> Backend:
+    """The litellm backend for these models (the only place a real backend is built)."""
+    from workbench.backends.litellm_adapter import LiteLLMBackend
+
+    return LiteLLMBackend(configs)
+
+
+def prepare(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+    """Validate the spec and the models, start the local server if needed."""
+    check_spec(spec)
+    build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds, vote=spec.vote)
+    configs = {name: resolve(name) for name in model_names(spec)}
+    backend = build_backend(configs)
+    params = {name: c.params_count for name, c in configs.items() if c.params_count}
+    return backend, params
+
+
+def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
+    """One backend for every model (and verifier) a sweep uses."""
+    names = {n for s in sweep.runs for n in model_names(s)}
+    configs = {name: resolve(name) for name in sorted(names)}
+    params = {name: c.params_count for name, c in configs.items() if c.params_count}
+    return build_backend(configs), params
+
+
+async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
+                               store: Any = None, sinks: Sequence[Sink] = (),
+                               progress: bool = False, backend: Backend | None = None,
+                               ) -> RunResult:
+    """Run ``spec`` and record every event into the store (opened from ``db`` if needed)."""
+    from workbench.store.recorder import Recorder
+    from workbench.store.store import Store
+
+    own_store = store is None
+    store = store or Store.open(db)
+    try:
+        params: dict[str, float] = {}
+        if backend is None:
+            backend, params = prepare(spec)
+        all_sinks: list[Sink] = [Recorder(store), *sinks]
+        if progress:
+            from workbench.sinks import ConsoleProgress
+            all_sinks.append(ConsoleProgress())
+        return await run(spec, backend, all_sinks, params_count=params)
+    finally:
+        if own_store:
+            store.close()
+
+
+def run_experiment(spec: RunSpec, **kwargs: Any) -> RunResult:
+    """Blocking version of :func:`run_experiment_async` (not inside a running event loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_experiment_async(spec, **kwargs))
+    raise WorkbenchError("run_experiment() blocks; inside Jupyter use "
+                         "`await run_experiment_async(spec)` instead.")

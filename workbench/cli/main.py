@@ -1,0 +1,237 @@
+"""The ``workbench`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from workbench.backends.base import WorkbenchError
+from workbench.config import default_db
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Inference Workbench: inference-time compute experiments.")
+local_app = typer.Typer(no_args_is_help=True, help="The embedded local model server.")
+app.add_typer(local_app, name="local")
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="DuckDB file (default $WORKBENCH_DB "
+                                                       "or ./traces.duckdb)")]
+
+
+def fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def guarded(fn: Any) -> Any:
+    """Turn WorkbenchErrors into a clear message and exit code 2 (no traceback)."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WorkbenchError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            typer.secho("interrupted: finished samples are saved.", fg="yellow", err=True)
+            raise typer.Exit(130) from None
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
+    return wrapper
+
+
+@app.command("run")
+@guarded
+def run_cmd(
+    task: Annotated[str, typer.Option(help="arithmetic, gsm8k, math500, humaneval, or a "
+                                           ".jsonl/.csv file")] = "arithmetic",
+    technique: Annotated[str, typer.Option(help="direct, cot, sc, adaptive-sc, refine, "
+                                                "best-of-n, sc-refine")] = "cot",
+    model: Annotated[str, typer.Option(help="'local' or any litellm model")] = "local",
+    verifier: Annotated[str | None, typer.Option(help="verifier model (default: --model)")
+                        ] = None,
+    budget: Annotated[int, typer.Option(help="reasoning-token budget per path")] = 256,
+    n: Annotated[int, typer.Option(help="samples per item (sc, adaptive-sc, best-of-n)")] = 8,
+    rounds: Annotated[int, typer.Option(help="refinement rounds")] = 3,
+    vote: Annotated[str, typer.Option(help="majority, logprob or verifier")] = "majority",
+    temperature: Annotated[float | None, typer.Option()] = None,
+    seed: Annotated[int, typer.Option(help="seed for reproducible sampling")] = 0,
+    limit: Annotated[int | None, typer.Option(help="number of items")] = 20,
+    offset: Annotated[int, typer.Option(help="first item")] = 0,
+    concurrency: Annotated[int | None, typer.Option(help="items in flight")] = None,
+    db: DbOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run one technique on a task; every trace goes to the DuckDB file."""
+    from workbench.runner import RunSpec
+
+    spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
+                   budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
+                   seed=seed, limit=limit, offset=offset, concurrency=concurrency)
+    results = run_specs([spec], db or default_db(), progress=not quiet)
+    if results[0].n_errors:
+        typer.secho(f"{results[0].n_errors} sample(s) failed; their errors and partial text "
+                    "are in the samples/paths tables.", fg="yellow", err=True)
+
+
+def run_specs(specs: list[Any], db: str, progress: bool) -> list[Any]:
+    """Run specs one after another into ``db`` and print the summary table."""
+    from workbench.api import run_experiment_async
+    from workbench.store.store import Store
+    from workbench.summary import print_table, summarise
+
+    async def go(store: Any) -> list[Any]:
+        return [await run_experiment_async(s, store=store, progress=progress) for s in specs]
+
+    with Store.open(db) as store:
+        results = asyncio.run(go(store))
+        print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {db}")
+    return results
+
+
+@app.command()
+@guarded
+def demo(db: DbOpt = None,
+         limit: Annotated[int, typer.Option(help="arithmetic items")] = 10,
+         n: Annotated[int, typer.Option(help="samples for sc / adaptive-sc")] = 8) -> None:
+    """The demo experiment: direct, CoT, SC@n and adaptive SC on the embedded model."""
+    from workbench.runner import RunSpec
+
+    t0 = time.perf_counter()
+    base = {"task": "arithmetic", "model": "local", "limit": limit, "seed": 0}
+    specs = [RunSpec(technique="direct", **base), RunSpec(technique="cot", budget=256, **base),
+             RunSpec(technique="sc", n=n, budget=256, **base),
+             RunSpec(technique="adaptive-sc", n=n, budget=256, **base)]
+    path = db or default_db()
+    run_specs(specs, path, progress=True)
+    typer.echo(f"demo finished in {time.perf_counter() - t0:.0f} s; traces in {path}. "
+               f"Try: workbench sql \"select technique, avg(correct::int) from samples join "
+               f"runs using (run_id) group by 1\" --db {path}")
+
+
+@app.command()
+@guarded
+def sql(query: Annotated[str, typer.Argument(help="one read-only SQL statement")],
+        db: DbOpt = None,
+        fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+        ) -> None:
+    """Run read-only SQL on the trace store (no file access, no extensions, no writes)."""
+    from workbench.store.sql import run_readonly_sql
+    from workbench.summary import print_table
+
+    df = run_readonly_sql(db or default_db(), query)
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_json() + "\n")
+    else:
+        print_table(df)
+
+
+@app.command()
+@guarded
+def models() -> None:
+    """The embedded default and every model configured in workbench.toml."""
+    import polars as pl
+
+    from workbench.models import list_models
+    from workbench.summary import print_table
+
+    print_table(pl.DataFrame(list_models()), title="models")
+
+
+@app.command()
+@guarded
+def tasks() -> None:
+    """Bundled tasks with sizes and licences."""
+    import polars as pl
+
+    from workbench.summary import print_table
+    from workbench.tasks import list_tasks
+
+    print_table(pl.DataFrame(list_tasks()), title="tasks")
+
+
+@app.command()
+@guarded
+def recover(db: DbOpt = None) -> None:
+    """Recover a database whose WAL cannot be replayed (moves the WAL aside, reports)."""
+    from workbench.store.recover import recover as do_recover
+
+    for key, value in do_recover(db or default_db()).items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+@guarded
+def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")],
+          db: DbOpt = None,
+          plan: Annotated[bool, typer.Option("--plan", help="show what would run")] = False,
+          ) -> None:
+    """Run a sweep (models x techniques x budgets x tasks); re-run to resume."""
+    from workbench.store.store import Store
+    from workbench.summary import print_table
+    from workbench.sweep import load_sweep, run_sweep, sweep_plan
+
+    spec = load_sweep(path)
+    target = db or spec.db or default_db()
+    with Store.open(target) as store:
+        before = sweep_plan(spec, store)
+        print_table(before, title=f"sweep {spec.name}: plan")
+        if plan or before["missing"].sum() == 0:
+            return
+        from workbench.sinks import ConsoleProgress
+
+        from workbench.api import sweep_backend
+
+        backend, params = sweep_backend(spec)
+        asyncio.run(run_sweep(spec, store, backend, [ConsoleProgress()], params))
+        print_table(sweep_plan(spec, store), title=f"sweep {spec.name}: done")
+
+
+@app.command()
+@guarded
+def analyze(db: DbOpt = None,
+            out: Annotated[str, typer.Option("--out", help="report folder")] = "report") -> None:
+    """Tables and figures (HTML, PNG where possible) from the stored traces."""
+    from workbench.analysis.report import write_report
+    from workbench.store.store import Store
+
+    with Store.open(db or default_db(), read_only=True) as store:
+        written = write_report(store, out)
+    for item in written:
+        typer.echo(str(item))
+
+
+@local_app.command("status")
+@guarded
+def local_status() -> None:
+    """Is the embedded model server running, where, with which model."""
+    from workbench.local.daemon import local_status as status
+
+    for key, value in status().items():
+        typer.echo(f"{key}: {value}")
+
+
+@local_app.command("start")
+@guarded
+def local_start() -> None:
+    """Start the embedded server in the background (shared by CLI runs and notebooks)."""
+    from workbench.local.daemon import start_daemon
+
+    for key, value in start_daemon().items():
+        typer.echo(f"{key}: {value}")
+
+
+@local_app.command("stop")
+@guarded
+def local_stop() -> None:
+    """Stop the background server."""
+    from workbench.local.daemon import stop_daemon
+
+    typer.echo(stop_daemon())
+
+
+if __name__ == "__main__":
+    app()

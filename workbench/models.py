@@ -1,0 +1,76 @@
+"""Model names → how to reach them.
+
+``local`` is the embedded llama.cpp server, reached through litellm exactly like any
+OpenAI-compatible endpoint. Short names from the config file map to litellm strings; any
+other name is passed to litellm as is (``openai/gpt-4o-mini``, ``anthropic/claude-...``).
+Keys are never stored: only the *name* of the environment variable that holds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.config import load_config
+
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How to reach one model. ``name`` is what runs and traces call it."""
+
+    name: str
+    litellm_model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    api_key_literal: str | None = None  # only for the keyless local server ("local")
+    native_n: bool | None = None  # None: decide from the provider
+    concurrency: int = 16
+    params_count: float = 0.0
+    is_local: bool = False
+
+
+def local_config() -> ModelConfig:
+    """Start (or reuse) the embedded server and describe it."""
+    from workbench.local.server import ensure_local_server
+
+    ep = ensure_local_server()
+    return ModelConfig(name=LOCAL, litellm_model=f"openai/{ep.model_name}",
+                       api_base=ep.api_base, api_key_literal="local-no-key", native_n=True,
+                       concurrency=max(8, ep.n_parallel * 2), params_count=float(ep.params_count),
+                       is_local=True)
+
+
+def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | None:
+    entry = (cfg if cfg is not None else load_config()).get("models", {}).get(name)
+    if entry is None:
+        return None
+    return ModelConfig(name=name, litellm_model=str(entry["model"]),
+                       api_base=entry.get("api_base"), api_key_env=entry.get("api_key_env"),
+                       native_n=entry.get("native_n"),
+                       concurrency=int(entry.get("concurrency", 16)),
+                       params_count=float(entry.get("params", 0.0)))
+
+
+def resolve(name: str) -> ModelConfig:
+    """The config for ``name`` (starting the local server if it is ``local``)."""
+    if name == LOCAL:
+        return local_config()
+    return configured(name) or ModelConfig(name=name, litellm_model=name)
+
+
+def list_models() -> list[dict[str, Any]]:
+    """The embedded default plus every configured model (for ``workbench models``)."""
+    from workbench.local.config import load_config as load_local
+
+    local = load_local()
+    rows = [{"name": LOCAL, "model": str(local.gguf or "Qwen2.5-Coder-0.5B-Instruct Q4_K_M"),
+             "where": "embedded llama.cpp server on 127.0.0.1", "key": "none needed"}]
+    cfg = load_config()
+    for name, entry in cfg.get("models", {}).items():
+        env = entry.get("api_key_env")
+        rows.append({"name": name, "model": entry.get("model", "?"),
+                     "where": entry.get("api_base") or "provider default",
+                     "key": f"${env}" if env else "provider default variable"})
+    return rows

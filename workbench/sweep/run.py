@@ -1,0 +1,80 @@
+"""Run a sweep: every RunSpec of the grid, concurrently within limits, resumable.
+
+Resume works at item granularity: the recorder commits each finished sample, so after a
+crash or Ctrl-C a re-run looks up which items each run already has and runs only the rest
+under the same run id. Nothing is duplicated and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import polars as pl
+
+from workbench.backends.base import Backend
+from workbench.runner import RunResult, RunSpec, Sink, run
+from workbench.sweep.spec import SweepSpec, run_id_for
+
+
+def _done_items(store: Any, run_id: str) -> set[int]:
+    df = store.query("SELECT DISTINCT item_index FROM samples WHERE run_id = ?", [run_id])
+    return set(df["item_index"].to_list()) if df.height else set()
+
+
+def _run_exists(store: Any, run_id: str) -> bool:
+    return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
+
+
+def _wanted_items(spec: RunSpec) -> list[int]:
+    from workbench.tasks import get_task
+
+    if spec.items is not None:
+        return list(spec.items)
+    task = get_task(spec.task, **spec.task_options)
+    return [p.index for p in task.load(spec.limit, spec.offset)]
+
+
+def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
+    """One row per run of the sweep: how many items it wants, has, and is missing."""
+    rows = []
+    for spec in sweep.runs:
+        rid = run_id_for(spec)
+        wanted = _wanted_items(spec)
+        done = _done_items(store, rid) & set(wanted)
+        rows.append({"run_id": rid, "model": spec.model, "task": spec.task,
+                     "technique": spec.technique, "budget_tokens": spec.budget,
+                     "n": spec.samples_per_item(), "rounds": spec.rounds, "seed": spec.seed,
+                     "items": len(wanted), "done": len(done),
+                     "missing": len(wanted) - len(done)})
+    return pl.DataFrame(rows)
+
+
+async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
+                    sinks: list[Sink] | None = None,
+                    params_count: dict[str, float] | None = None) -> list[RunResult]:
+    """Run what is missing of every run in the sweep; returns results of runs that ran."""
+    from workbench.store.recorder import Recorder
+
+    recorder = Recorder(store)
+    limit = asyncio.Semaphore(max(1, sweep.parallel_runs))
+    results: list[RunResult] = []
+
+    async def one(spec: RunSpec) -> None:
+        rid = run_id_for(spec)
+        wanted = _wanted_items(spec)
+        missing = [i for i in wanted if i not in _done_items(store, rid)]
+        if not missing:
+            return
+        resumed = _run_exists(store, rid)
+        todo = replace(spec, items=tuple(missing)) if resumed else spec
+        async with limit:
+            results.append(await run(todo, backend, [recorder, *(sinks or [])],
+                                     run_id=rid, resumed=resumed,
+                                     params_count=params_count))
+
+    async with asyncio.TaskGroup() as group:
+        for spec in sweep.runs:
+            group.create_task(one(spec))
+    return results
