@@ -29,25 +29,38 @@ def build_backend(configs: dict[str, ModelConfig]) -> Backend:
     """The litellm backend for these models (the only place a real backend is built)."""
     from workbench.backends.litellm_adapter import LiteLLMBackend
 
-    return LiteLLMBackend(configs)
+    backend = LiteLLMBackend(dict(configs))
+    for name in configs:
+        backend.check_model(name)  # unknown provider / missing key: fail before any call
+    return backend
+
+
+def validate(spec: RunSpec) -> None:
+    """Every check that needs no model and no database: knobs, technique, task."""
+    from workbench.tasks import get_task
+
+    check_spec(spec)
+    build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds, vote=spec.vote)
+    get_task(spec.task, **spec.task_options)
 
 
 def prepare(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
     """Validate the spec and the models, start the local server if needed."""
-    check_spec(spec)
-    build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds, vote=spec.vote)
+    validate(spec)
     configs = {name: resolve(name) for name in model_names(spec)}
     backend = build_backend(configs)
-    params = {name: c.params_count for name, c in configs.items() if c.params_count}
-    return backend, params
+    return backend, params_of(configs)
+
+
+def params_of(configs: dict[str, ModelConfig]) -> dict[str, float]:
+    return {name: float(c.params_count) for name, c in configs.items() if c.params_count}
 
 
 def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
     """One backend for every model (and verifier) a sweep uses."""
     names = {n for s in sweep.runs for n in model_names(s)}
     configs = {name: resolve(name) for name in sorted(names)}
-    params = {name: c.params_count for name, c in configs.items() if c.params_count}
-    return build_backend(configs), params
+    return build_backend(configs), params_of(configs)
 
 
 async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,

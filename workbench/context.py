@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.backends.base import Backend, GenRequest, GenResult
+from workbench.backends.cache import request_key
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
 from workbench.prompts import Prompts
 from workbench.tasks.base import Problem, Task
@@ -114,24 +115,27 @@ class Ctx:
                        round: int = 0, index: int = 0, grade: bool = True,
                        stop: tuple[str, ...] | None = None,
                        score_parser: Callable[[str], float | None] | None = None,
-                       ) -> list[Path]:
+                       answer_if_cut: bool = False) -> list[Path]:
         """Generate ``n`` paths for ``messages``; indices are ``index .. index+n-1``.
 
         ``grade=False`` for verifier calls (their text holds no task answer);
         ``score_parser`` turns a verifier's text into a score stored with the path.
+        A chain cut by the budget or by an error has no answer (a number in the middle of
+        unfinished reasoning is not one) unless ``answer_if_cut``; budget forcing asks for it.
         """
         model = model or self.settings.model
         temp = self.settings.temperature if temperature is None else temperature
         ids = [self._new_path_id() for _ in range(n)]
         prompt_text = "\n\n".join(f"[{m['role']}] {m['content']}" for m in messages)
-        for i, pid in enumerate(ids):
-            self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
-                                  path_id=pid, role=role, parent_id=parent_id, model=model,
-                                  round=round, index=index + i, prompt=prompt_text))
         req = GenRequest(model=model, messages=tuple(messages), max_tokens=max_tokens,
                          temperature=temp, n=n, seed=self.seed_for(index, round),
                          stop=stop, logprobs=self.settings.logprobs, sample_index=index,
                          run_seed=self.settings.seed)
+        for i, pid in enumerate(ids):
+            self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
+                                  path_id=pid, role=role, parent_id=parent_id, model=model,
+                                  round=round, index=index + i, prompt=prompt_text,
+                                  request_key=request_key(req, i)))
 
         partial: list[list[str]] = [[] for _ in range(n)]
 
@@ -153,7 +157,11 @@ class Ctx:
         for i, pid in enumerate(ids):
             r = by_index.get(i) or GenResult(index=i, text="", finish_reason="error",
                                             error="provider returned fewer choices than n")
-            paths.append(self._finish(pid, index + i, role, model, r, grade, score_parser))
+            paths.append(self._finish(pid, index + i, role, model, r,
+                                      grade and (answer_if_cut or r.finish_reason == "stop"
+                                                 or (r.error is None and r.finish_reason
+                                                     not in ("length", "error"))),
+                                      score_parser))
         return paths
 
     def _finish(self, pid: str, index: int, role: str, model: str, r: GenResult,
@@ -169,7 +177,8 @@ class Ctx:
             answer=answer, finish_reason=r.finish_reason, truncated=truncated,
             tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
             cost_usd=r.cost_usd, flops=flops, logprob_mean=r.logprob_mean, ttft_ms=r.ttft_ms,
-            latency_ms=r.latency_ms, error=r.error, correct=correct, score=score))
+            latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
+            cached=bool(r.extra.get("cached"))))
         return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
                     correct=correct, finish_reason=r.finish_reason, truncated=truncated,
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,

@@ -61,6 +61,7 @@ class PathStarted(Event):
     round: int = 0
     index: int = 0
     prompt: str = ""
+    request_key: str | None = None  # cache key: request + sample index (see backends.cache)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,7 @@ class PathFinished(Event):
     error: str | None = None
     score: float | None = None
     correct: bool | None = None
+    cached: bool = False  # reused from an earlier stored path, not generated now
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,27 +8,12 @@ Keys are never stored: only the *name* of the environment variable that holds on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from workbench.backends.litellm_adapter import ModelConfig
 from workbench.config import load_config
 
 LOCAL = "local"
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """How to reach one model. ``name`` is what runs and traces call it."""
-
-    name: str
-    litellm_model: str
-    api_base: str | None = None
-    api_key_env: str | None = None
-    api_key_literal: str | None = None  # only for the keyless local server ("local")
-    native_n: bool | None = None  # None: decide from the provider
-    concurrency: int = 16
-    params_count: float = 0.0
-    is_local: bool = False
 
 
 def local_config() -> ModelConfig:
@@ -36,28 +21,26 @@ def local_config() -> ModelConfig:
     from workbench.local.server import ensure_local_server
 
     ep = ensure_local_server()
-    return ModelConfig(name=LOCAL, litellm_model=f"openai/{ep.model_name}",
-                       api_base=ep.api_base, api_key_literal="local-no-key", native_n=True,
-                       concurrency=max(8, ep.n_parallel * 2), params_count=float(ep.params_count),
-                       is_local=True)
+    return ModelConfig(litellm_model=f"openai/{ep.model_name}", api_base=ep.api_base,
+                       api_key="local", native_n=True, concurrency=ep.n_parallel,
+                       params_count=float(ep.params_count))
 
 
 def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | None:
     entry = (cfg if cfg is not None else load_config()).get("models", {}).get(name)
     if entry is None:
         return None
-    return ModelConfig(name=name, litellm_model=str(entry["model"]),
-                       api_base=entry.get("api_base"), api_key_env=entry.get("api_key_env"),
-                       native_n=entry.get("native_n"),
-                       concurrency=int(entry.get("concurrency", 16)),
-                       params_count=float(entry.get("params", 0.0)))
+    return ModelConfig(litellm_model=str(entry["model"]), api_base=entry.get("api_base"),
+                       api_key_env=entry.get("api_key_env"), native_n=entry.get("native_n"),
+                       concurrency=entry.get("concurrency"),
+                       params_count=entry.get("params"))
 
 
 def resolve(name: str) -> ModelConfig:
     """The config for ``name`` (starting the local server if it is ``local``)."""
     if name == LOCAL:
         return local_config()
-    return configured(name) or ModelConfig(name=name, litellm_model=name)
+    return configured(name) or ModelConfig(litellm_model=name)
 
 
 def list_models() -> list[dict[str, Any]]:

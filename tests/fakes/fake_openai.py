@@ -34,7 +34,7 @@ from aiohttp import web
 
 TextSource = Callable[[dict[str, Any], int, int], str] | Sequence[str] | None
 KINDS = ("rate_limit", "server_error", "stall_first", "cut", "garbage", "stall_mid",
-         "few_choices", "empty", "huge")
+         "few_choices", "empty", "huge", "auth")
 _HUGE_PIECE = 16_384
 
 
@@ -49,6 +49,7 @@ class Fault:
     stall_s: float = 30.0  # stall_first / stall_mid: how long to hang
     choices: int = 1  # few_choices: how many choices come back
     size_bytes: int = 2_200_000  # huge: bytes of text per choice
+    # auth: 401 whose message echoes the Authorization header (a worst-case provider)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,7 +71,8 @@ class FakeOpenAI:
     def __init__(self, texts: TextSource = None, *, latency_s: float = 0.0,
                  chunk_delay_s: float = 0.0, usage_mode: str = "sum",
                  reasoning: str | None = None, subprocess_mode: bool = False) -> None:
-        self.texts = texts
+        self._lock = threading.Lock()
+        self._texts: TextSource = texts
         self.latency_s = latency_s
         self.chunk_delay_s = chunk_delay_s
         self.usage_mode = usage_mode  # "sum" (OpenAI) or "first" (llama.cpp with n > 1)
@@ -78,10 +80,11 @@ class FakeOpenAI:
         self.subprocess_mode = subprocess_mode
         self.requests: list[dict[str, Any]] = []
         self._attempts = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests handled at once (tests concurrency limits)
         self._choice_counter = 0
         self._faults: list[Fault | None] = []
         self._then: Fault | None = None
-        self._lock = threading.Lock()
         self._port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,6 +92,17 @@ class FakeOpenAI:
         self._proc: subprocess.Popen[str] | None = None
 
     # ---- control --------------------------------------------------------------------
+    @property
+    def texts(self) -> TextSource:
+        return self._texts
+
+    @texts.setter
+    def texts(self, value: TextSource) -> None:
+        """Replace the script; a list starts again from its first entry."""
+        with self._lock:
+            self._texts = value
+            self._choice_counter = 0
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}/v1"
@@ -135,11 +149,20 @@ class FakeOpenAI:
             return
         if self._loop is None or self._runner is None or self._thread is None:
             return
-        fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(self._runner), self._loop)
         fut.result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop = None
+
+    @staticmethod
+    async def _shutdown(runner: web.AppRunner) -> None:
+        """Stop listening, then cancel handlers still stalling (a stall lasts 30 s)."""
+        await runner.cleanup()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in others:
+            t.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
@@ -216,6 +239,14 @@ class FakeOpenAI:
         return out
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._respond(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         attempt, fault = self._next_fault()
         body = await request.json()
         self.requests.append(body)
@@ -225,6 +256,9 @@ class FakeOpenAI:
         if fault is not None and kind == "rate_limit":
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             return _error(429, "Rate limit reached, slow down", "rate_limit_exceeded", headers)
+        if fault is not None and kind == "auth":
+            key = request.headers.get("Authorization", "")
+            return _error(401, f"Incorrect API key provided: {key}", "invalid_api_key", {})
         if fault is not None and kind == "server_error":
             return _error(fault.status, "The server had an error", "server_error", {})
         n = int(body.get("n") or 1)
@@ -240,7 +274,10 @@ class FakeOpenAI:
             finish.append("length" if cut else "stop")
         usage = self._usage(body, pieces)
         if body.get("stream"):
-            return await self._stream(request, body, pieces, finish, usage, fault)
+            try:
+                return await self._stream(request, body, pieces, finish, usage, fault)
+            except ConnectionError:  # the client hung up (timeouts, cancellation): fine
+                return web.Response(status=499)
         if fault is not None and kind in ("stall_first", "stall_mid"):
             await asyncio.sleep(fault.stall_s)
         if fault is not None and kind == "cut":
@@ -333,8 +370,8 @@ def _chunk(body: dict[str, Any], choices: list[dict[str, Any]]) -> dict[str, Any
 
 
 def _lp(token: str, k: int) -> dict[str, Any]:
-    return {"token": token, "logprob": _logprob(k), "bytes": list(token.encode()),
-            "top_logprobs": []}
+    raw = list(token.encode()) if len(token) <= 64 else None  # keep huge chunks small
+    return {"token": token, "logprob": _logprob(k), "bytes": raw, "top_logprobs": []}
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str]) -> web.Response:

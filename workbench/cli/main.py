@@ -1,8 +1,7 @@
 """The ``workbench`` command line."""
 
-from __future__ import annotations
-
 import asyncio
+import functools
 import sys
 import time
 from typing import Annotated, Any
@@ -28,6 +27,7 @@ def fail(message: str) -> None:
 
 def guarded(fn: Any) -> Any:
     """Turn WorkbenchErrors into a clear message and exit code 2 (no traceback)."""
+    @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
@@ -36,8 +36,6 @@ def guarded(fn: Any) -> Any:
         except KeyboardInterrupt:
             typer.secho("interrupted: finished samples are saved.", fg="yellow", err=True)
             raise typer.Exit(130) from None
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -77,10 +75,12 @@ def run_cmd(
 
 def run_specs(specs: list[Any], db: str, progress: bool) -> list[Any]:
     """Run specs one after another into ``db`` and print the summary table."""
-    from workbench.api import run_experiment_async
+    from workbench.api import run_experiment_async, validate
     from workbench.store.store import Store
     from workbench.summary import print_table, summarise
 
+    for spec in specs:
+        validate(spec)
     async def go(store: Any) -> list[Any]:
         return [await run_experiment_async(s, store=store, progress=progress) for s in specs]
 

@@ -122,7 +122,17 @@ def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial]
+def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE path_requests (  -- the request behind each generated path (cache key)
+            run_id VARCHAR,
+            path_id VARCHAR,
+            request_key VARCHAR,      -- hash of model, messages, sampling params, seed, sample index
+            cached BOOLEAN            -- reused from an earlier path instead of generated
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

@@ -7,6 +7,7 @@ chain is recorded as truncated and the forced answer as a child path.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from workbench.backends.base import WorkbenchError
@@ -40,12 +41,13 @@ async def force_answer(ctx: Ctx, messages: list[dict[str, str]], chain: Path,
     ]
     (forced,) = await ctx.generate(follow, role="forced_answer", max_tokens=FORCE_TOKENS,
                                    temperature=0.0, parent_id=chain.path_id,
-                                   index=chain.index, round=0, model=model)
+                                   index=chain.index, round=0, model=model,
+                                   answer_if_cut=True)
     return forced
 
 
 def to_outcome(chain: Path, forced: Path | None) -> Outcome:
-    final = forced if forced is not None and chain.answer is None else None
+    final = forced
     answer = final.answer if final else chain.answer
     correct = final.correct if final else chain.correct
     return Outcome(answer=answer, text=chain.text + (f"\n\n{final.text}" if final else ""),
@@ -58,16 +60,15 @@ def to_outcome(chain: Path, forced: Path | None) -> Outcome:
 async def chains(ctx: Ctx, messages: list[dict[str, str]], *, n: int, budget: int,
                  index: int, force: bool, role: str = "path", model: str | None = None,
                  parent_id: str | None = None, round: int = 0) -> list[Outcome]:
-    """``n`` chains in one request (native n where the backend can), each force-finished."""
+    """``n`` chains in one request (native n where the backend can); chains the budget cut
+    are force-finished concurrently (their own answer, if any, is not trusted)."""
     paths = await ctx.generate(messages, role=role, n=n, max_tokens=budget, index=index,
-                               model=model, parent_id=parent_id, round=round)
-    outcomes = []
-    for p in paths:
-        forced = None
-        if force and p.truncated and p.answer is None and p.error is None:
-            forced = await force_answer(ctx, messages, p, model)
-        outcomes.append(to_outcome(p, forced))
-    return outcomes
+                               model=model, parent_id=parent_id, round=round,
+                               answer_if_cut=not force)
+    cut = [p for p in paths if force and p.truncated and p.error is None]
+    forced = await asyncio.gather(*(force_answer(ctx, messages, p, model) for p in cut))
+    by_id = {p.path_id: f for p, f in zip(cut, forced, strict=True)}
+    return [to_outcome(p, by_id.get(p.path_id)) for p in paths]
 
 
 class Direct(Technique):

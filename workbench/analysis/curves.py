@@ -1,0 +1,142 @@
+"""maj@k and pass@k curves from stored paths, per item and averaged with bootstrap CIs.
+
+One SC@N run with N stored paths answers "what would SC@k score" for every k <= N without
+another model call: each item's curve is an exact expectation over k-subsets of its
+paths (:mod:`workbench.analysis.estimators`), and the run's curve is their mean over items.
+Uncertainty comes from which items were asked, so intervals bootstrap over items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from workbench.analysis.estimators import maj_curve_from_counts, pass_at_k_curve
+from workbench.analysis.frames import item_tallies
+from workbench.backends.base import WorkbenchError
+
+DEFAULT_B = 1000
+"""Bootstrap resamples; the percentile interval's end points move by ~0.1 pp between seeds."""
+
+
+def resample_weights(n: int, b: int, rng: np.random.Generator) -> np.ndarray:
+    """b x n matrix: how often each of n items appears in each bootstrap resample."""
+    idx = rng.integers(0, n, size=(b, n)) + n * np.arange(b)[:, None]
+    return np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
+
+
+def bootstrap_mean_ci(values: np.ndarray, *, b: int = DEFAULT_B, seed: int = 0,
+                      level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over rows (items) of ``values`` (items x columns) with a percentile bootstrap CI.
+
+    Resampling items with replacement is done as count weights times the matrix (one
+    BLAS call for all B resamples and all columns), and the same resamples are used for
+    every column so that differences between columns (k, configs) stay paired.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 1:
+        v = v[:, None]
+    n = v.shape[0]
+    if n == 0:
+        nan = np.full(v.shape[1], np.nan)
+        return nan, nan.copy(), nan.copy()
+    rng = np.random.default_rng(seed)
+    boot = resample_weights(n, b, rng) @ v / n
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(boot, [tail, 1.0 - tail], axis=0)
+    return v.mean(axis=0), lo, hi
+
+
+@dataclass(frozen=True)
+class RunCurves:
+    """Per-item curve matrices of one run (rows follow ``sample_ids``, columns ``ks``)."""
+
+    run_id: str
+    sample_ids: list[str]
+    ks: np.ndarray
+    maj: np.ndarray
+    pass_: np.ndarray
+
+
+def _pass_rows(n_paths: pl.Series, n_correct: pl.Series, ks: np.ndarray) -> np.ndarray:
+    cache: dict[tuple[int, int], np.ndarray] = {}
+    rows = []
+    for n, c in zip(n_paths, n_correct, strict=True):
+        key = (int(n), int(c))
+        if key not in cache:
+            cache[key] = pass_at_k_curve(*key)[ks - 1]
+        rows.append(cache[key])
+    return np.vstack(rows) if rows else np.zeros((0, len(ks)))
+
+
+def run_curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
+               ks: Sequence[int] | None = None) -> list[RunCurves]:
+    """Per-item maj@k and pass@k matrices for every run in ``paths``.
+
+    ``ks`` defaults to 1..(fewest paths any item of the run has), so every k averages over
+    the same items. Items with no paths are absent from ``paths`` and so from the curves.
+    """
+    tallies = item_tallies(paths, gold)
+    out = []
+    for (run_id,), t in tallies.group_by("run_id", maintain_order=True):
+        n_min = int(t["n_paths"].min())  # type: ignore[arg-type]
+        kk = np.arange(1, n_min + 1) if ks is None else np.asarray(ks, dtype=np.int64)
+        if kk.size == 0 or kk.max() > n_min or kk.min() < 1:
+            raise WorkbenchError(f"Run {run_id}: k must lie in 1..{n_min} (the fewest paths "
+                                 f"stored for any of its items); got {kk.tolist()}.")
+        maj = np.vstack([
+            maj_curve_from_counts(list(c), list(ok), int(a), kk)
+            for c, ok, a in zip(t["counts"], t["correct"], t["n_abstain"], strict=True)])
+        out.append(RunCurves(str(run_id), t["sample_id"].to_list(), kk, maj,
+                             _pass_rows(t["n_paths"], t["n_correct"], kk)))
+    return out
+
+
+def item_curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
+                ks: Sequence[int] | None = None) -> pl.DataFrame:
+    """Long frame: run_id, sample_id, k, maj, pass (expected accuracy of k paths per item)."""
+    frames = []
+    for rc in run_curves(paths, gold, ks):
+        n_items, n_k = rc.maj.shape
+        frames.append(pl.DataFrame({
+            "run_id": [rc.run_id] * (n_items * n_k),
+            "sample_id": np.repeat(np.asarray(rc.sample_ids, dtype=object), n_k).tolist(),
+            "k": np.tile(rc.ks, n_items),
+            "maj": rc.maj.ravel(),
+            "pass": rc.pass_.ravel(),
+        }))
+    return pl.concat(frames) if frames else pl.DataFrame(
+        schema={"run_id": pl.String, "sample_id": pl.String, "k": pl.Int64,
+                "maj": pl.Float64, "pass": pl.Float64})
+
+
+def summarize_curves(rcs: Sequence[RunCurves], *, b: int = DEFAULT_B, seed: int = 0,
+                     level: float = 0.95) -> pl.DataFrame:
+    """Average :class:`RunCurves` over items with bootstrap CIs (see :func:`curves`)."""
+    frames = []
+    for rc in rcs:
+        both = np.hstack([rc.maj, rc.pass_])
+        mean, lo, hi = bootstrap_mean_ci(both, b=b, seed=seed, level=level)
+        n_k = len(rc.ks)
+        frames.append(pl.DataFrame({
+            "run_id": [rc.run_id] * n_k, "k": rc.ks, "n_items": [rc.maj.shape[0]] * n_k,
+            "maj": mean[:n_k], "maj_lo": lo[:n_k], "maj_hi": hi[:n_k],
+            "pass": mean[n_k:], "pass_lo": lo[n_k:], "pass_hi": hi[n_k:],
+        }))
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
+           ks: Sequence[int] | None = None, *, b: int = DEFAULT_B, seed: int = 0,
+           level: float = 0.95) -> pl.DataFrame:
+    """maj@k and pass@k per run and k, averaged over items, with bootstrap CIs over items.
+
+    ``paths`` needs run_id, sample_id, answer and (per path) correct; rows with role other
+    than 'path' are ignored. ``gold`` (sample_id[, run_id], gold) fills in ``correct`` where
+    it is null by string equality. Columns: run_id, k, n_items, maj, maj_lo, maj_hi, pass,
+    pass_lo, pass_hi (``level`` percentile interval, ``b`` resamples, ``seed``).
+    """
+    return summarize_curves(run_curves(paths, gold, ks), b=b, seed=seed, level=level)

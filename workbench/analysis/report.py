@@ -1,0 +1,168 @@
+"""One call from a store (or frames) to a folder of tables and figures that opens offline.
+
+Tables are written as CSV (for tools) and markdown (for reading, collected in
+``report.md``); figures as HTML that load one local ``plotly.min.js`` next to them (no
+CDN), and as PNG when a static exporter works offline (see :func:`png_exporter`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from workbench.analysis import adaptive, figures
+from workbench.analysis.compute import DEFAULT_FLOPS_PER_JOULE, curve_configs, run_summary
+from workbench.analysis.curves import run_curves, summarize_curves
+from workbench.analysis.decisions import pareto_frontier
+from workbench.analysis.difficulty import accuracy_by_difficulty, meta_difficulty
+from workbench.analysis.fits import curve_fits
+from workbench.analysis.frames import Frames, as_frames, reasoning_paths
+from workbench.analysis.tables import seed_table, to_markdown
+
+PngWriter = Callable[[go.Figure, Path], None]
+
+
+@dataclass
+class Report:
+    """What :func:`write_report` wrote, and why anything was left out."""
+
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+    png: str = ""
+    skipped: list[str] = field(default_factory=list)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def _plotly_js_path() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def png_exporter() -> tuple[PngWriter | None, str]:
+    """A working offline PNG writer, or None and the reason.
+
+    Tried in order: plotly's own ``write_image`` (kaleido >= 1, which needs a Chrome or
+    Chromium already installed: it will not download one here), then kaleido 0.2.x's
+    bundled Chromium driven directly with plotly's local plotly.min.js (plotly >= 6
+    refuses kaleido < 1 itself, but the old scope still renders current figures).
+    """
+    probe = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    reasons = []
+    try:
+        probe.to_image(format="png")
+        return (lambda fig, path: fig.write_image(str(path))), "kaleido>=1 (plotly.write_image)"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
+        reasons.append(f"plotly.write_image: {type(exc).__name__}: {str(exc).strip()[:120]}")
+    try:
+        from kaleido.scopes.plotly import PlotlyScope  # type: ignore[import-not-found]
+
+        scope = PlotlyScope(plotlyjs=str(_plotly_js_path()))
+        scope.transform(probe.to_dict(), format="png")
+
+        def write(fig: go.Figure, path: Path) -> None:
+            path.write_bytes(scope.transform(fig.to_dict(), format="png"))
+        return write, "kaleido 0.2 bundled Chromium with local plotly.js"
+    except Exception as exc:  # noqa: BLE001
+        reasons.append(f"kaleido 0.2 scope: {type(exc).__name__}: {str(exc).strip()[:120]}")
+    return None, "PNG skipped (HTML only): " + "; ".join(reasons)
+
+
+def _analyse(frames: Frames, model_params: Mapping[str, float] | None,
+             flops_per_joule: float, b: int, seed: int) -> tuple[dict[str, pl.DataFrame],
+                                                                  list[str]]:
+    tables: dict[str, pl.DataFrame] = {}
+    skipped: list[str] = []
+    summary = run_summary(frames, model_params=model_params, flops_per_joule=flops_per_joule,
+                          b=b, seed=seed)
+    tables["summary"] = summary
+    configs = summary
+    paths = reasoning_paths(frames.paths) if frames.paths.height else frames.paths
+    multi = paths.group_by("run_id", "sample_id").len().filter(pl.col("len") > 1) \
+        if paths.height else paths
+    if multi.height:
+        paths = paths.filter(pl.col("run_id").is_in(multi["run_id"].implode()))
+        rcs = run_curves(paths)
+        tables["curves"] = summarize_curves(rcs, b=b, seed=seed)
+        tables["curve_fits"] = curve_fits(rcs, b=b, seed=seed)
+        replay = curve_configs(tables["curves"], summary)
+        configs = pl.concat([summary, replay], how="diagonal_relaxed")
+        tables["adaptive"] = pl.concat([
+            adaptive.simulate_adaptive(paths, rule, b=b, seed=seed).with_columns(
+                rule=pl.lit(name)) for name, rule in (
+                ("decided", adaptive.decided()),
+                ("beta>=0.95", adaptive.beta_confidence(0.95)))])
+    else:
+        skipped.append("curves, fits, adaptive: no run has more than one path per item")
+    tables["seed_table"] = seed_table(configs)
+    tables["pareto_cost"] = pareto_frontier(configs, "cost_usd").filter(pl.col("on_frontier"))
+    diff = meta_difficulty(frames.samples) if frames.samples.height else pl.DataFrame()
+    if diff.height:
+        tables["difficulty"] = accuracy_by_difficulty(frames.samples, diff, b=b, seed=seed)
+    else:
+        skipped.append("difficulty: no difficulty/level/digits in sample meta")
+    if frames.rounds.height and "correct" in frames.rounds.columns:
+        tables["refinement_flips"] = figures.refinement_flips(frames.rounds)
+    tables["configs"] = configs
+    return tables, skipped
+
+
+def _figures(frames: Frames, tables: Mapping[str, pl.DataFrame]) -> dict[str, go.Figure]:
+    figs: dict[str, go.Figure] = {}
+    configs = tables["configs"]
+    if "compute_multiple" in configs.columns:
+        figs["scaling"] = figures.fig_scaling(configs)
+    if "curves" in tables:
+        figs["maj_pass"] = figures.fig_maj_pass(tables["curves"])
+        figs["vote_margin"] = figures.fig_vote_margin(frames.paths)
+    figs["pareto_cost"] = figures.fig_pareto(configs, x="cost_usd")
+    if configs["latency_ms_mean"].drop_nulls().len():
+        figs["pareto_latency"] = figures.fig_pareto(configs, x="latency_ms_mean")
+    if "refinement_flips" in tables and tables["refinement_flips"].height:
+        figs["refinement_flips"] = figures.fig_refinement_flips(frames.rounds)
+    return figs
+
+
+def _csv_safe(df: pl.DataFrame) -> pl.DataFrame:
+    """CSV cannot hold list/struct columns: render them as JSON-ish text."""
+    return df.with_columns([pl.col(c).map_elements(str, return_dtype=pl.String)
+                            for c, t in df.schema.items() if t.is_nested()])
+
+
+def write_report(source: Any, out_dir: str | os.PathLike[str], *,
+                 model_params: Mapping[str, float] | None = None,
+                 flops_per_joule: float = DEFAULT_FLOPS_PER_JOULE, b: int = 1000,
+                 seed: int = 0, png: bool = True) -> Report:
+    """Analyse ``source`` (a store, a DuckDB connection, :class:`Frames` or a dict of
+    frames) and write CSV + markdown tables, HTML figures (offline) and, when ``png`` and
+    an offline exporter works, PNGs, plus ``report.md`` tying them together."""
+    frames = as_frames(source)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, skipped = _analyse(frames, model_params, flops_per_joule, b, seed)
+    rep = Report(out, skipped=skipped, tables=tables)
+    md = ["# Inference scaling report", ""]
+    for name, df in tables.items():
+        df.pipe(_csv_safe).write_csv(out / f"{name}.csv")
+        rep.files.append(out / f"{name}.csv")
+        md += [f"## {name}", "", to_markdown(df.head(200).pipe(_csv_safe)), ""]
+    writer, rep.png = png_exporter() if png else (None, "PNG not requested")
+    md += ["## Figures", ""]
+    for name, fig in _figures(frames, tables).items():
+        fig.write_html(out / f"{name}.html", include_plotlyjs="directory")
+        rep.files.append(out / f"{name}.html")
+        md.append(f"- [{name}]({name}.html)")
+        if writer is not None:
+            writer(fig, out / f"{name}.png")
+            rep.files.append(out / f"{name}.png")
+            md.append(f"  ![{name}]({name}.png)")
+    md += ["", f"PNG export: {rep.png}", *[f"- skipped {s}" for s in skipped], ""]
+    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    rep.files += [out / "report.md", out / "plotly.min.js"]
+    return rep

@@ -1,0 +1,125 @@
+"""The tables a reader looks at first: technique vs compute vs accuracy vs cost, and prices.
+
+``seed_table`` is the one-glance summary (technique, compute budget as a multiple of one
+pass, accuracy with CI, cost and tokens per query). ``price_table`` re-prices measured
+token usage under each provider's list price from litellm's bundled price map, so a
+technique measured on the local model can be costed for an API model before running it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from workbench.analysis.frames import require
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{100 * v:.1f}"
+
+
+def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """technique, model, compute ("8.2x"), accuracy ("81.5% [78.1, 84.6]"), cost per
+    query, tokens per query, p50 latency; one row per configuration, by compute.
+
+    ``summary`` is :func:`workbench.analysis.run_summary` (or :func:`curve_configs`) output.
+    """
+    require(summary, ("accuracy",), "seed_table")
+    s = summary
+    for col in ("technique", "model", "compute_label"):
+        if col not in s.columns:
+            s = s.with_columns(pl.lit("?").alias(col))
+    for col in ("accuracy_lo", "accuracy_hi", "cost_usd", "tokens_in", "tokens_out",
+                "latency_ms_p50", "compute_multiple"):
+        if col not in s.columns:
+            s = s.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
+    acc = [f"{_pct(a)}% [{_pct(lo)}, {_pct(hi)}]" if lo is not None else f"{_pct(a)}%"
+           for a, lo, hi in zip(s["accuracy"], s["accuracy_lo"], s["accuracy_hi"],
+                                strict=True)]
+    return (s.with_columns(accuracy_ci=pl.Series(acc, dtype=pl.String))
+            .sort("compute_multiple", nulls_last=True)
+            .select(pl.col("technique"), pl.col("model"),
+                    pl.col("compute_label").alias("compute"),
+                    pl.col("accuracy_ci").alias("accuracy"),
+                    pl.col("cost_usd").round(6).alias("cost_usd_per_query"),
+                    (pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0))
+                    .round(0).alias("tokens_per_query"),
+                    pl.col("latency_ms_p50").round(0)))
+
+
+def litellm_prices() -> Mapping[str, Mapping[str, Any]]:
+    """litellm's bundled price map, read offline (never refreshed from the network)."""
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    import litellm  # lazy: ~3.5 s import; the env var above must be set first
+
+    return litellm.model_cost
+
+
+def _lookup(prices: Mapping[str, Mapping[str, Any]], model: str) -> Mapping[str, Any] | None:
+    if model in prices:
+        return prices[model]
+    if "/" in model and model.split("/", 1)[1] in prices:
+        return prices[model.split("/", 1)[1]]
+    return None
+
+
+def _price_row(model: str, info: Mapping[str, Any] | None) -> dict[str, Any]:
+    def per_m(key: str) -> float | None:
+        v = (info or {}).get(key)
+        return None if v is None else float(v) * 1e6
+    return {"model": model, "provider": (info or {}).get("litellm_provider"),
+            "input_usd_per_mtok": per_m("input_cost_per_token"),
+            "output_usd_per_mtok": per_m("output_cost_per_token"),
+            "reasoning_usd_per_mtok": per_m("output_cost_per_reasoning_token")
+            or per_m("output_cost_per_token"),
+            "known": info is not None}
+
+
+def price_table(models: Sequence[str], usage: pl.DataFrame | None = None, *,
+                prices: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
+    """List prices per model (USD per million tokens) and, with ``usage``, each
+    configuration's cost per query under each model's price.
+
+    ``usage`` has technique, tokens_in, tokens_out (per query; e.g. :func:`run_summary`
+    output) and optionally compute_label. ``cost_multiple`` is the cost relative to the
+    cheapest configuration under the same model. Unknown models get ``known`` = False
+    and null prices. ``prices`` defaults to :func:`litellm_prices`.
+    """
+    table = prices if prices is not None else litellm_prices()
+    base = pl.DataFrame([_price_row(m, _lookup(table, m)) for m in models],
+                        schema={"model": pl.String, "provider": pl.String,
+                                "input_usd_per_mtok": pl.Float64,
+                                "output_usd_per_mtok": pl.Float64,
+                                "reasoning_usd_per_mtok": pl.Float64, "known": pl.Boolean})
+    if usage is None:
+        return base
+    require(usage, ("technique", "tokens_in", "tokens_out"), "price_table usage")
+    cols = [c for c in ("technique", "compute_label", "tokens_in", "tokens_out")
+            if c in usage.columns]
+    u = usage.select(cols).rename({"tokens_in": "tokens_in_per_query",
+                                   "tokens_out": "tokens_out_per_query"})
+    out = base.join(u, how="cross").with_columns(
+        cost_usd_per_query=(pl.col("tokens_in_per_query") * pl.col("input_usd_per_mtok")
+                            + pl.col("tokens_out_per_query") * pl.col("output_usd_per_mtok"))
+        / 1e6)
+    return out.with_columns(
+        cost_usd_per_1k_queries=pl.col("cost_usd_per_query") * 1000,
+        cost_multiple=pl.col("cost_usd_per_query")
+        / pl.col("cost_usd_per_query").min().over("model"))
+
+
+def to_markdown(frame: pl.DataFrame, float_digits: int = 4) -> str:
+    """A GitHub-flavoured markdown table (no extra dependency)."""
+    def cell(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.{float_digits}g}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+    head = "| " + " | ".join(frame.columns) + " |"
+    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([head, sep, *rows]) + "\n"

@@ -1,0 +1,487 @@
+"""The one module that talks to litellm: any litellm model (or the embedded local server)
+as a :class:`~workbench.backends.base.Backend`.
+
+Why it looks like this (each choice measured on litellm 1.110, see field notes):
+
+* ``import litellm`` costs ~3.5 s, so it happens lazily on first use, after
+  ``LITELLM_LOCAL_MODEL_COST_MAP`` is set (otherwise it fetches prices from the network).
+  We also switch off litellm's Hugging Face tokenizer download and its token counter
+  (offline they retry a hub for ~20 s; we never use litellm's cost anyway).
+* Every retry is ours (:mod:`workbench.backends.retry`): litellm and the openai client get
+  ``max_retries=0``/``num_retries=0``. A fault *before any text streamed* is retried; a
+  fault *after* text streamed is not (a retry would stream the text again and duplicate
+  it): the choice comes back with its partial text, ``error`` set, finish_reason "error".
+* ``n > 1`` goes natively (one request) on OpenAI-compatible routes and fans out to ``n``
+  single requests elsewhere, or when the provider rejects ``n``. Fan-out uses
+  ``seed + i`` for choice ``i`` so seeded samples differ. A provider returning fewer than
+  ``n`` choices yields error results for the missing ones, never a shorter list. (litellm
+  drops choices that stream no text when ``n > 1``, so an empty choice is reported as
+  missing too; with ``n == 1`` an empty answer is an ordinary ok result.)
+* Per-choice usage that sums to what the call is billed: ``tokens_out`` (visible text) is
+  the provider's count for single requests; with native ``n`` it is counted per choice from
+  the stream (logprob entries when asked for, else content deltas: one token per delta on
+  OpenAI and llama.cpp), scaled up to the provider's total when that is larger (llama.cpp
+  reports only one choice's tokens, so then our count stands). The prompt is billed once
+  per request, so with native ``n`` its tokens are split evenly over the choices; with
+  fan-out each choice carries its own full prompt (it really was sent ``n`` times).
+  ``tokens_reasoning`` is separate from ``tokens_out``; cost bills both as output.
+* With native ``n`` litellm keeps only one choice's finish reason, so per-choice finish is
+  inferred: "length" if the choice reached ``max_tokens``, else "stop"
+  (``extra["finish_reason_inferred"]``).
+* API keys come from the environment or the config, are never logged, and are scrubbed
+  from every error text. User mistakes (unknown model, missing key, bad key, unsupported
+  parameter) raise :class:`WorkbenchError` at the first call; provider faults never raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
+from workbench.backends.pricing import Price, cost_usd, is_priced
+from workbench.backends.retry import (
+    Clock,
+    RetryPolicy,
+    StreamTimeout,
+    scrub,
+    user_error_advice,
+)
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+NATIVE_N_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure", "custom_openai",
+                                "openai_like"})
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+_litellm: Any = None
+
+
+def _lib() -> Any:
+    """Import and configure litellm once (3.5 s; only when a model is first used)."""
+    global _litellm
+    if _litellm is None:
+        import litellm
+
+        litellm.suppress_debug_info = True  # no "Give Feedback" banners on stdout
+        litellm.disable_hf_tokenizer_download = True  # offline: no hub lookups
+        litellm.disable_token_counter = True  # we count tokens ourselves
+        _litellm = litellm
+    return _litellm
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How to reach one model. ``api_key`` is for placeholder keys such as "local"; real
+    keys belong in the environment variable named by ``api_key_env``."""
+
+    litellm_model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    native_n: bool | None = None  # None: decide from the provider
+    concurrency: int | None = None  # None: 8 for a loopback server, 16 for a remote API
+    params_count: float | None = None  # parameters, for FLOP estimates elsewhere
+    price: Price | None = None  # overrides litellm's table; local servers default to 0
+    retry: RetryPolicy | None = None  # None: the backend's policy
+    params: Mapping[str, Any] = field(default_factory=dict)  # extra litellm kwargs
+
+    @property
+    def is_local(self) -> bool:
+        return bool(self.api_base) and urlparse(self.api_base).hostname in _LOOPBACK
+
+
+Resolver = Callable[[str], ModelConfig | None]
+
+class _NoNativeN(Exception):
+    """The provider rejected ``n``: fan out instead."""
+
+
+class LiteLLMBackend:
+    """A :class:`~workbench.backends.base.Backend` over litellm. ``models`` maps workbench
+    model names to configs (or resolves them); unknown names are passed to litellm as-is."""
+
+    def __init__(self, models: Mapping[str, ModelConfig] | Resolver | None = None,
+                 retry: RetryPolicy | None = None) -> None:
+        self._models = models or {}
+        self.retry = retry or RetryPolicy()
+        self._checked: set[str] = set()
+        self._no_native: set[str] = set()
+        self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                              dict[str, asyncio.Semaphore]] = (
+            weakref.WeakKeyDictionary())
+
+    # ---- configuration and up-front checks ------------------------------------------
+    def config_for(self, model: str) -> ModelConfig:
+        found = (self._models(model) if callable(self._models) else self._models.get(model))
+        return found if found is not None else ModelConfig(litellm_model=model)
+
+    def _api_key(self, cfg: ModelConfig) -> str | None:
+        if cfg.api_key:
+            return cfg.api_key
+        if cfg.api_key_env and os.environ.get(cfg.api_key_env):
+            return os.environ[cfg.api_key_env]
+        return "local" if cfg.is_local else None  # else litellm reads the provider's env var
+
+    def _secrets(self, cfg: ModelConfig) -> tuple[str, ...]:
+        key = self._api_key(cfg)
+        return (key,) if key and key != "local" else ()
+
+    def provider_of(self, cfg: ModelConfig) -> str:
+        _, provider, _, _ = _lib().get_llm_provider(model=cfg.litellm_model,
+                                                    api_base=cfg.api_base)
+        return str(provider)
+
+    def check_model(self, model: str) -> None:
+        """Raise :class:`WorkbenchError` if ``model`` cannot work: litellm does not know
+        its provider, or its API key is missing. Makes no network call."""
+        cfg = self.config_for(model)
+        try:
+            self.provider_of(cfg)
+        except Exception as exc:
+            raise WorkbenchError(
+                f"litellm does not recognise the model {cfg.litellm_model!r} "
+                f"({scrub(str(exc), self._secrets(cfg)).splitlines()[0][:200]}). Prefix it "
+                "with its provider, e.g. 'openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', "
+                "'gemini/gemini-2.5-flash', or use 'openai/<name>' with api_base for an "
+                "OpenAI-compatible server.") from None
+        if self._api_key(cfg) is not None:
+            return
+        if cfg.api_key_env:
+            raise WorkbenchError(
+                f"Model {model!r} reads its API key from ${cfg.api_key_env}, which is not "
+                f"set. Set it (export {cfg.api_key_env}=...) and restart the kernel/process.")
+        missing = _lib().validate_environment(model=cfg.litellm_model,
+                                               api_base=cfg.api_base)["missing_keys"]
+        if missing:
+            raise WorkbenchError(
+                f"Model {model!r} needs an API key: set {' or '.join(missing)} in the "
+                "environment (or name another variable with ModelConfig.api_key_env).")
+
+    def _check_once(self, model: str) -> None:
+        if model not in self._checked:
+            self.check_model(model)
+            self._checked.add(model)
+
+    def native_n(self, cfg: ModelConfig) -> bool:
+        if cfg.litellm_model in self._no_native:
+            return False
+        if cfg.native_n is not None:
+            return cfg.native_n
+        return self.provider_of(cfg) in NATIVE_N_PROVIDERS
+
+    def _semaphore(self, model: str, cfg: ModelConfig) -> asyncio.Semaphore:
+        """One semaphore per model per event loop (a semaphore binds to its loop)."""
+        per_loop = self._sems.setdefault(asyncio.get_running_loop(), {})
+        if model not in per_loop:
+            limit = cfg.concurrency or (8 if cfg.is_local else 16)
+            per_loop[model] = asyncio.Semaphore(limit)
+        return per_loop[model]
+
+    # ---- generation --------------------------------------------------------------------
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
+                       ) -> list[GenResult]:
+        """All ``req.n`` choices, in index order. Raises only :class:`WorkbenchError`."""
+        self._check_once(req.model)
+        cfg = self.config_for(req.model)
+        if req.n > 1 and self.native_n(cfg):
+            try:
+                return await self._call(req, cfg, req.n, 0, on_delta)
+            except _NoNativeN:
+                self._no_native.add(cfg.litellm_model)
+        parts = await asyncio.gather(*(self._call(req, cfg, 1, i, on_delta)
+                                       for i in range(req.n)))
+        return [r for part in parts for r in part]
+
+    def _kwargs(self, req: GenRequest, cfg: ModelConfig, n: int, offset: int,
+                policy: RetryPolicy, extra: dict[str, Any]) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "model": cfg.litellm_model, "messages": [dict(m) for m in req.messages],
+            "max_tokens": req.max_tokens, "temperature": req.temperature,
+            "stream": True, "stream_options": {"include_usage": True},
+            "max_retries": 0, "num_retries": 0, "drop_params": False}
+        if policy.attempt_timeout_s is not None:  # backstop; our own clocks fire first
+            kw["timeout"] = policy.attempt_timeout_s + 5.0
+        if n > 1:
+            kw["n"] = n
+        if req.seed is not None:
+            kw["seed"] = req.seed + offset
+        if req.stop:
+            kw["stop"] = list(req.stop)
+        if req.top_p is not None:
+            kw["top_p"] = req.top_p
+        if req.logprobs:
+            kw["logprobs"] = True
+        if cfg.api_base:
+            kw["api_base"] = cfg.api_base
+        key = self._api_key(cfg)
+        if key is not None:
+            kw["api_key"] = key
+        kw.update(_thinking_params(self.provider_of(cfg), cfg.litellm_model, req,
+                                      _lib().supports_reasoning, extra))
+        kw.update(cfg.params)
+        return kw
+
+    async def _call(self, req: GenRequest, cfg: ModelConfig, n: int, offset: int,
+                    on_delta: DeltaCallback | None) -> list[GenResult]:
+        """One request for ``n`` choices (indices ``offset..``), with our retry policy."""
+        policy = cfg.retry or self.retry
+        extra: dict[str, Any] = {"native_n": n > 1}
+        kwargs = self._kwargs(req, cfg, n, offset, policy, extra)
+        loop = asyncio.get_running_loop()
+        t_call = loop.time()
+        clock = Clock(policy)
+        attempt, exc = 0, None
+        while True:
+            attempt += 1
+            state = _Stream(n, offset)
+            async with self._semaphore(req.model, cfg):
+                clock.start_attempt(loop.time())
+                exc = await self._attempt(kwargs, state, clock, on_delta)
+            if exc is None:
+                break
+            self._raise_user_errors(exc, cfg, n)
+            delay = policy.next_delay(exc, attempt, state.streamed, clock, loop.time())
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+        first = clock.first_start if clock.first_start is not None else t_call
+        extra.update(attempts=attempt, queue_ms=(first - t_call) * 1000.0)
+        error = None if exc is None else self._error_text(exc, cfg, attempt)
+        return _results(state, req, cfg, error, extra, (loop.time() - first) * 1000.0)
+
+    async def _attempt(self, kwargs: dict[str, Any], state: _Stream,
+                       clock: Clock, on_delta: DeltaCallback | None
+                       ) -> BaseException | None:
+        """Run one HTTP attempt to completion; return its exception instead of raising."""
+        loop = asyncio.get_running_loop()
+        resp: Any = None
+        which: tuple[str, float] = ("", 0.0)
+        try:
+            async with asyncio.timeout(None) as cm:
+                which = clock.arm(cm, loop.time(), state.streamed)
+                resp = await _lib().acompletion(**kwargs)
+                iterator = resp.__aiter__()
+                while True:
+                    which = clock.arm(cm, loop.time(), state.streamed)
+                    try:
+                        chunk = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        return None
+                    state.absorb(chunk, loop.time() - clock.attempt_start, on_delta)
+        except TimeoutError as exc:
+            if cm.expired():
+                return StreamTimeout(which[0], which[1],
+                                     f" ({state.total_deltas()} deltas received)")
+            return exc
+        except Exception as exc:  # provider faults: classified by the caller
+            return exc
+        finally:
+            if resp is not None:
+                await _close(resp)
+
+    def _raise_user_errors(self, exc: BaseException, cfg: ModelConfig, n: int) -> None:
+        """User mistakes surface as :class:`WorkbenchError` (retrying cannot fix them)."""
+        advice = user_error_advice(exc)
+        if advice is None:
+            return
+        msg = scrub(str(exc), self._secrets(cfg)).strip().replace("\n", " ")[:500]
+        if advice == "unsupported" and n > 1 and re.search(r"\['n'\]|'n'", msg):
+            raise _NoNativeN() from None
+        if advice == "unsupported":
+            advice = "remove the parameter from the request or the model's params"
+        raise WorkbenchError(f"{cfg.litellm_model!r}: {msg} — {advice}.") from None
+
+    def _error_text(self, exc: BaseException, cfg: ModelConfig, attempts: int) -> str:
+        msg = scrub(str(exc), self._secrets(cfg)).strip().replace("\n", " ")
+        return f"{type(exc).__name__}: {msg[:800]} (after {attempts} attempt(s))"
+
+
+async def _close(resp: Any) -> None:
+    """Release the HTTP connection of a stream we stop reading (timeouts, errors)."""
+    closer = getattr(resp, "aclose", None)
+    if closer is None:
+        return
+    try:
+        async with asyncio.timeout(2.0):
+            await closer()
+    except Exception:  # best effort: the connection is dropped either way
+        pass
+
+
+# ---- thinking budgets -------------------------------------------------------------------
+EFFORT_LEVELS = ((1024, "low"), (8192, "medium"))
+"""Budget -> OpenAI reasoning_effort: <= 1024 "low", <= 8192 "medium", above "high"."""
+
+
+def _effort(budget: int, model: str) -> str:
+    if budget <= 0:
+        return "minimal" if "gpt-5" in model else "low"
+    return next((name for limit, name in EFFORT_LEVELS if budget <= limit), "high")
+
+
+def _thinking_params(provider: str, model: str, req: GenRequest,
+                     supports_reasoning: Callable[..., bool], extra: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """Map the one ``thinking_budget`` knob onto each provider's own parameter.
+
+    Anthropic: ``thinking.budget_tokens`` (>= 1024; ``max_tokens`` is raised by the budget
+    because Anthropic counts thinking inside it, and temperature is left to the default,
+    as Anthropic requires with thinking). Gemini 2.x: ``thinking.budget_tokens`` (litellm
+    maps it to ``thinkingBudget``; 0 disables). Gemini 3+ and OpenAI o-series / gpt-5:
+    ``reasoning_effort`` by :data:`EFFORT_LEVELS`. Other models ignore the budget
+    (``extra["thinking_budget_ignored"]``).
+    """
+    budget = req.thinking_budget
+    if budget is None:
+        return {}
+    gemini = re.search(r"gemini-(\d+)", model)
+    if "claude" in model and provider in ("anthropic", "bedrock", "vertex_ai"):
+        if budget <= 0:
+            return {}
+        b = max(1024, budget)
+        extra["thinking"] = {"budget_tokens": b}
+        extra["temperature_forced"] = 1.0
+        return {"thinking": {"type": "enabled", "budget_tokens": b},
+                "max_tokens": req.max_tokens + b, "temperature": 1.0}
+    if gemini and provider in ("gemini", "vertex_ai") and int(gemini.group(1)) < 3:
+        extra["thinking"] = {"budget_tokens": max(0, budget)}
+        return {"thinking": {"type": "enabled", "budget_tokens": max(0, budget)}}
+    try:
+        reasoning = bool(gemini) or supports_reasoning(model=model)
+    except Exception:
+        reasoning = False
+    if reasoning:
+        extra["thinking"] = {"reasoning_effort": _effort(budget, model)}
+        return {"reasoning_effort": _effort(budget, model)}
+    extra["thinking_budget_ignored"] = True
+    return {}
+
+
+# ---- stream accumulation and per-choice results -----------------------------------------
+@dataclass
+class _Choice:
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    deltas: int = 0
+    reasoning_deltas: int = 0
+    logprobs: list[float] = field(default_factory=list)
+    finish: str | None = None
+    ttft_s: float | None = None
+
+
+class _Stream:
+    """What one attempt received, per choice (indices local to the request)."""
+
+    def __init__(self, n: int, offset: int) -> None:
+        self.n, self.offset = n, offset
+        self.choices: dict[int, _Choice] = {}
+        self.usage: Any = None
+        self.streamed = False  # any text (answer or reasoning) arrived: no more retries
+
+    def total_deltas(self) -> int:
+        return sum(c.deltas + c.reasoning_deltas for c in self.choices.values())
+
+    def absorb(self, chunk: Any, t_s: float, on_delta: DeltaCallback | None) -> None:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = chunk.usage
+        for c in getattr(chunk, "choices", None) or ():
+            idx = int(getattr(c, "index", 0) or 0)
+            if idx >= self.n:
+                continue
+            ch = self.choices.setdefault(idx, _Choice())
+            delta = getattr(c, "delta", None)
+            thought = getattr(delta, "reasoning_content", None)
+            content = getattr(delta, "content", None)
+            if thought:
+                ch.reasoning.append(thought)
+                ch.reasoning_deltas += 1
+            if content:
+                ch.text.append(content)
+                ch.deltas += 1
+                if on_delta is not None:
+                    on_delta(self.offset + idx, content)
+            if (thought or content) and ch.ttft_s is None:
+                ch.ttft_s = t_s
+                self.streamed = True
+            lp = getattr(getattr(c, "logprobs", None), "content", None)
+            if lp:
+                ch.logprobs.extend(float(x.logprob) for x in lp)
+            if getattr(c, "finish_reason", None):
+                ch.finish = str(c.finish_reason)
+
+
+def _split(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` into integers proportional to ``weights`` (largest remainder);
+    evenly when all weights are zero. The parts always sum to ``total``."""
+    w = weights if sum(weights) > 0 else [1] * len(weights)
+    raw = [total * x / sum(w) for x in w]
+    parts = [int(r) for r in raw]
+    order = sorted(range(len(w)), key=lambda i: raw[i] - parts[i], reverse=True)
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _usage_split(s: _Stream, req: GenRequest, extra: dict[str, Any]
+                 ) -> tuple[list[int], list[int], list[int]]:
+    """Per-choice (tokens_in, tokens_out, tokens_reasoning); see the module docstring."""
+    chs = [s.choices.get(i, _Choice()) for i in range(s.n)]
+    counted = [len(c.logprobs) or c.deltas for c in chs]
+    u = s.usage
+    details = getattr(u, "completion_tokens_details", None) if u is not None else None
+    r_total = int(getattr(details, "reasoning_tokens", 0) or 0)
+    if u is not None and getattr(u, "prompt_tokens", None) is not None:
+        p_total = int(u.prompt_tokens)
+    else:  # stream died before usage: estimate ~4 characters per token, and say so
+        p_total = sum(len(str(m.get("content", ""))) for m in req.messages) // 4
+        extra["tokens_estimated"] = True
+    c_total = getattr(u, "completion_tokens", None) if u is not None else None
+    out_total = None if c_total is None else max(0, int(c_total) - r_total)
+    if out_total is None:
+        outs = counted
+        extra["tokens_estimated"] = True
+    elif s.n == 1 or out_total > sum(counted):
+        outs = _split(out_total, counted)
+    else:  # llama.cpp with n > 1 reports only one choice's tokens: our count is better
+        outs = counted
+    reasoning = _split(r_total, [c.reasoning_deltas for c in chs])
+    return _split(p_total, [1] * s.n), outs, reasoning
+
+
+def _results(s: _Stream, req: GenRequest, cfg: ModelConfig, error: str | None,
+             extra: dict[str, Any], latency_ms: float) -> list[GenResult]:
+    ins, outs, reasons = _usage_split(s, req, extra)
+    price = cfg.price if cfg.price is not None else (Price(0.0, 0.0) if cfg.is_local else None)
+    if price is None and not is_priced(cfg.litellm_model):
+        extra["cost_unknown"] = True
+    results = []
+    for i in range(s.n):
+        ch = s.choices.get(i)
+        text = "".join(ch.text) if ch else ""
+        if ch is None:
+            err: str | None = error or (
+                f"no text for choice {i} of {s.n}: the provider returned fewer choices, or "
+                "an empty one (litellm drops empty choices when n > 1)")
+            finish: str | None = "error"
+        elif error is not None and ch.finish is None:
+            err, finish = error, "error"
+        else:
+            err = None
+            finish = ch.finish if s.n == 1 and ch.finish else (
+                "length" if outs[i] >= req.max_tokens else "stop")
+        results.append(GenResult(
+            index=s.offset + i, text=text, finish_reason=finish, tokens_in=ins[i],
+            tokens_out=outs[i], tokens_reasoning=reasons[i],
+            cost_usd=cost_usd(cfg.litellm_model, ins[i], outs[i] + reasons[i], price),
+            logprob_mean=(sum(ch.logprobs) / len(ch.logprobs)) if ch and ch.logprobs else None,
+            ttft_ms=None if ch is None or ch.ttft_s is None else ch.ttft_s * 1000.0,
+            latency_ms=latency_ms, error=err,
+            reasoning_text="".join(ch.reasoning) if ch else "",
+            extra=dict(extra, finish_reason_inferred=s.n > 1)))
+    return results
