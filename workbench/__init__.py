@@ -24,6 +24,7 @@ _LAZY = {
     "run": "workbench.runner",
     "run_experiment": "workbench.api",
     "run_experiment_async": "workbench.api",
+    "run_sweep_async": "workbench.api",
     "Prompts": "workbench.prompts",
     "WorkbenchError": "workbench.backends.base",
     "ScriptedBackend": "workbench.backends.scripted",

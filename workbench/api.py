@@ -95,3 +95,21 @@ def run_experiment(spec: RunSpec, **kwargs: Any) -> RunResult:
         return asyncio.run(run_experiment_async(spec, **kwargs))
     raise WorkbenchError("run_experiment() blocks; inside Jupyter use "
                          "`await run_experiment_async(spec)` instead.")
+
+
+async def run_sweep_async(path: str | Path, *, db: str | Path | None = None,
+                          progress: bool = False) -> Any:
+    """Run (or resume) the sweep in ``path`` into ``db``; returns the final plan frame."""
+    from workbench.store.store import Store
+    from workbench.sweep import load_sweep, run_sweep, sweep_plan
+
+    sweep = load_sweep(path)
+    with Store.open(db or sweep.db) as store:
+        if sweep_plan(sweep, store)["missing"].sum() > 0:
+            backend, params = sweep_backend(sweep)
+            sinks: list[Sink] = []
+            if progress:
+                from workbench.sinks import ConsoleProgress
+                sinks.append(ConsoleProgress())
+            await run_sweep(sweep, store, backend, sinks, params)
+        return sweep_plan(sweep, store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ def print_table(df: pl.DataFrame, title: str = "") -> None:
         table.add_column(col, justify="right" if df[col].dtype.is_numeric() else "left")
     for row in df.iter_rows():
         table.add_row(*(_fmt(v) for v in row))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
 def _fmt(v: Any) -> str:

@@ -7,8 +7,9 @@ Every backend (the litellm adapter, the scripted test backend, replay) implement
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 DeltaCallback = Callable[[int, str], None]
 """Called with (choice index, new text) as text streams in."""

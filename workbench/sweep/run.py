@@ -53,10 +53,19 @@ def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
 
 async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
                     sinks: list[Sink] | None = None,
-                    params_count: dict[str, float] | None = None) -> list[RunResult]:
-    """Run what is missing of every run in the sweep; returns results of runs that ran."""
+                    params_count: dict[str, float] | None = None,
+                    reuse_paths: bool = True) -> list[RunResult]:
+    """Run what is missing of every run in the sweep; returns results of runs that ran.
+
+    With ``reuse_paths`` a request whose sample is already stored (same prompt, sampling
+    parameters, seed and sample index, from any run) is answered from the store.
+    """
+    from workbench.backends.cache import CachingBackend
+    from workbench.store.cache import stored_lookup
     from workbench.store.recorder import Recorder
 
+    if reuse_paths:
+        backend = CachingBackend(backend, stored_lookup(store))
     recorder = Recorder(store)
     limit = asyncio.Semaphore(max(1, sweep.parallel_runs))
     results: list[RunResult] = []
