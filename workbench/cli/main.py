@@ -181,9 +181,8 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
         print_table(before, title=f"sweep {spec.name}: plan")
         if plan or before["missing"].sum() == 0:
             return
-        from workbench.sinks import ConsoleProgress
-
         from workbench.api import sweep_backend
+        from workbench.sinks import ConsoleProgress
 
         backend, params = sweep_backend(spec)
         asyncio.run(run_sweep(spec, store, backend, [ConsoleProgress()], params))

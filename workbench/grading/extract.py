@@ -172,8 +172,8 @@ def extract_latex_answer(text: str) -> str | None:
     matches = list(_ANSWER_IS_RE.finditer(text))
     if matches:
         tail = text[matches[-1].end() :].strip()
-        line = tail.split("\n", 1)[0].strip().strip("*").strip()
-        line = re.sub(r"\.\s*$", "", line).strip().strip("$").strip()
+        line = tail.split("\n", 1)[0]
+        line = re.sub(r"[.\s]+$", "", line).strip("*$ ")
         if line:
             return line
     return extract_numeric(text)

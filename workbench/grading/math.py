@@ -13,11 +13,10 @@ Parses and verdicts are cached, since self-consistency grades the same strings m
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from functools import lru_cache
 from typing import Any
-
-from math_verify import parse, verify
 
 MAX_ANSWER_CHARS = 1000
 """Answers longer than this are not parsed (treated as wrong): a final answer is short, and
@@ -25,6 +24,7 @@ long pathological LaTeX is what makes sympy take minutes."""
 
 MAIN_THREAD_TIMEOUT_S = 5
 _LOCK = threading.RLock()
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 
 
 class _DropTimeoutWarning(logging.Filter):
@@ -36,6 +36,14 @@ class _DropTimeoutWarning(logging.Filter):
 
 for _name in ("math_verify.parser", "math_verify.grader"):
     logging.getLogger(_name).addFilter(_DropTimeoutWarning())
+
+
+def _math_verify() -> Any:
+    """math-verify, imported on first use: it pulls sympy (~1 s), which `workbench tasks`
+    and numeric-only runs never need."""
+    import math_verify
+
+    return math_verify
 
 
 def _timeout() -> int | None:
@@ -50,7 +58,8 @@ def _as_latex(answer: str) -> str:
     ("\frac{14}{3}", "p - q", "18") is boxed, the strongest signal math-verify knows.
     """
     stripped = answer.strip()
-    if "\\boxed" in stripped or "$" in stripped or "\\(" in stripped or "\\[" in stripped:
+    delimited = _UNESCAPED_DOLLAR.search(stripped) or "\\(" in stripped or "\\[" in stripped
+    if "\\boxed" in stripped or delimited:
         return stripped
     return "\\boxed{" + stripped + "}"
 
@@ -62,7 +71,7 @@ def parse_answer(answer: str) -> tuple[Any, ...]:
         return ()
     with _LOCK:
         try:
-            return tuple(parse(_as_latex(answer), parsing_timeout=_timeout()))  # type: ignore[arg-type]
+            return tuple(_math_verify().parse(_as_latex(answer), parsing_timeout=_timeout()))
         except Exception:  # math-verify raises on exotic input; unparseable is not an error
             return ()
 
@@ -80,7 +89,7 @@ def math_equal(gold: str, pred: str | None) -> bool:
         return False
     with _LOCK:
         try:
-            return bool(verify(list(g), list(p), timeout_seconds=_timeout()))
+            return bool(_math_verify().verify(list(g), list(p), timeout_seconds=_timeout()))
         except Exception:
             return False
 
@@ -94,6 +103,6 @@ def parse_text(text: str) -> tuple[Any, ...]:
     """Parse a whole solution text as math-verify would (for diagnostics and tests)."""
     with _LOCK:
         try:
-            return tuple(parse(text, parsing_timeout=_timeout()))  # type: ignore[arg-type]
+            return tuple(_math_verify().parse(text, parsing_timeout=_timeout()))
         except Exception:
             return ()

@@ -15,7 +15,7 @@ from workbench.context import Ctx
 from workbench.events import RoundFinished
 from workbench.prompts import render
 from workbench.techniques.base import Outcome, Technique
-from workbench.techniques.cot import check_budget, chains
+from workbench.techniques.cot import chains, check_budget
 from workbench.techniques.verifier import critique, parse_verdict
 
 MAX_ROUNDS = 20
