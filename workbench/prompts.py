@@ -16,6 +16,7 @@ from workbench.backends.base import WorkbenchError
 
 DEFAULT_SYSTEM = "You are a careful assistant who solves problems accurately."
 DEFAULT_REASONING = "Reason step by step in plain words (do not write code)."
+CODE_REASONING = "Think through the problem briefly in plain words, then write the code."
 DEFAULT_DIRECT = "Give only the final answer, with no explanation."
 DEFAULT_FORCE = (
     "You have run out of reasoning budget. Based on your reasoning so far, give your final "

@@ -223,11 +223,15 @@ async def run_item(problem: Problem, settings: RunSettings, backend: Backend, em
     path_errors = tally.pending_errors.pop(sample_id, [])
     if error is None and path_errors and answer is None:
         error = "; ".join(dict.fromkeys(path_errors))[:1000]
+    correct = False
+    if answer is not None:
+        correct = (await asyncio.to_thread(task.grade, problem, answer) if task.kind == "code"
+                   else task.grade(problem, answer))
     m = ctx.meter
     emit(SampleScored(
         run_id=settings.run_id, sample_id=sample_id, item_id=problem.id,
         item_index=problem.index, question=problem.question, gold=problem.answer,
-        answer=answer, correct=task.grade(problem, answer) if answer is not None else False,
+        answer=answer, correct=bool(correct),
         tokens_in=m.tokens_in, tokens_out=m.tokens_out, tokens_reasoning=m.tokens_reasoning,
         cost_usd=m.cost_usd, flops=m.flops, latency_ms=(time.perf_counter() - t0) * 1000,
         n_calls=m.n_calls, error=error, meta=dict(problem.meta)))

@@ -101,7 +101,7 @@ class CoT(Technique):
         self.force = force
 
     async def sample(self, ctx: Ctx, n: int, index: int = 0) -> list[Outcome]:
-        msgs = ctx.base_messages(user_prompt(ctx, ctx.prompts.reasoning))
+        msgs = ctx.base_messages(user_prompt(ctx, ctx.reasoning()))
         return await chains(ctx, msgs, n=n, budget=self.budget, index=index, force=self.force)
 
     async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:

@@ -56,7 +56,7 @@ class Refine(Technique):
                           round: int) -> Outcome:
         p = ctx.prompts
         prompt = render(p.refiner, question=ctx.problem.question, solution=solution.text,
-                        feedback=feedback, reasoning=p.reasoning,
+                        feedback=feedback, reasoning=ctx.reasoning(),
                         answer_format=ctx.answer_format())
         (out,) = await chains(ctx, ctx.base_messages(prompt), n=1, budget=self.budget,
                               index=solution.index, force=True, role="refine",

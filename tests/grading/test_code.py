@@ -1,0 +1,236 @@
+"""The code sandbox: canonical HumanEval passes, broken code fails, escapes are contained."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from workbench.grading.code import (
+    DEFAULT_LIMITS,
+    UID_RANGE,
+    SandboxLimits,
+    SandboxResult,
+    check_humaneval,
+    run_program,
+)
+from workbench.grading.humaneval_program import candidate_source
+from workbench.tasks import get_task
+from workbench.tasks.base import Problem
+
+FAST = SandboxLimits(wall_s=4, cpu_s=3)
+
+
+@pytest.fixture(scope="module")
+def humaneval() -> list[Problem]:
+    return get_task("humaneval").load()
+
+
+def _check(p: Problem, completion: str, limits: SandboxLimits = DEFAULT_LIMITS) -> SandboxResult:
+    m = p.meta
+    return check_humaneval(m["prompt"], completion, m["test"], m["entry_point"], limits)
+
+
+def test_all_canonical_solutions_pass(humaneval: list[Problem]) -> None:
+    """All 164; measured ~21 s sequentially on 2 cores, ~12 s with two workers."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda p: _check(p, p.answer), humaneval))
+    failed = [(p.id, r.reason, r.stderr_tail[-300:]) for p, r in zip(humaneval, results, strict=True)
+              if not r.passed]
+    print(f"\n164 canonical HumanEval solutions in {time.perf_counter() - t0:.1f} s")
+    assert not failed
+    assert len(results) == 164
+
+
+def test_broken_solutions_fail(humaneval: list[Problem]) -> None:
+    p = humaneval[0]
+    cases = {
+        "    return False\n": "failed",            # wrong answer
+        "    return (\n": "failed",                # syntax error
+        "    raise ValueError('x')\n": "failed",   # raises
+        "    import os; os._exit(0)\n": "crash",   # exits early: must not count as a pass
+        "    while True: pass\n": "timeout",
+    }
+    for body, reason in cases.items():
+        result = _check(p, body, FAST)
+        assert not result.passed, body
+        assert result.reason == reason, (body, result)
+
+
+def test_module_level_exit_cannot_skip_the_tests(humaneval: list[Problem]) -> None:
+    p = humaneval[2]
+    whole = f"def {p.meta['entry_point']}(number):\n    return 0.0\n\nraise SystemExit(0)\n"
+    result = _check(p, "```python\n" + whole + "```", FAST)
+    assert (result.passed, result.reason, result.error_type) == (False, "failed", "SystemExit")
+
+
+def test_whole_function_and_body_only_completions(humaneval: list[Problem]) -> None:
+    p = humaneval[0]
+    name = p.meta["entry_point"]
+    body = p.answer
+    whole = f"{p.meta['prompt']}{body}"
+    assert _check(p, f"Sure!\n```python\n{whole}```\nThis works because ...").passed
+    flush_left = "\n".join(line[4:] for line in body.splitlines())
+    assert _check(p, flush_left).passed  # a body the model wrote without indentation
+    assert _check(p, body).passed
+    source = candidate_source(p.meta["prompt"], f"```python\n{whole}```", name)
+    assert source.count(f"def {name}(") == 2  # prompt stub first, the candidate overrides it
+
+
+def test_result_reports_layers_and_output() -> None:
+    result = run_program("print('hello'); import sys; print('oops', file=sys.stderr)", FAST)
+    assert result.passed and result.reason == "ok"
+    assert result.stdout_tail == "hello\n" and "oops" in result.stderr_tail
+    assert "rlimits" in result.layers and "audit" in result.layers
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    srv.settimeout(0.3)
+    yield srv
+    srv.close()
+
+
+def _connected(srv: socket.socket) -> bool:
+    try:
+        conn, _ = srv.accept()
+    except TimeoutError:
+        return False
+    conn.close()
+    return True
+
+
+@pytest.mark.parametrize("audit", [True, False], ids=["all-layers", "without-audit-hook"])
+def test_no_network(listener: socket.socket, audit: bool) -> None:
+    port = listener.getsockname()[1]
+    limits = replace(FAST, audit_guard=audit)
+    for program in (f"import socket; socket.create_connection(('127.0.0.1', {port}), 2)",
+                    f"import socket; s = socket.socket(); s.connect(('127.0.0.1', {port}))"):
+        result = run_program(program, limits)
+        assert not result.passed and result.reason == "failed", result
+        assert not _connected(listener)
+    if not audit:
+        assert any("netns" in layer for layer in result.layers), "no network namespace here"
+
+
+def test_writes_outside_scratch_dir_fail() -> None:
+    target = Path(tempfile.gettempdir()) / f"wb-escape-{os.getpid()}"
+    attempts = [f"open({str(target)!r}, 'w').write('x')",
+                f"import os; os.system('touch {target}')",
+                f"import pathlib; pathlib.Path({str(target)!r}).write_text('x')",
+                f"import os; fd = os.open({str(target)!r}, os.O_CREAT | os.O_WRONLY); os.write(fd, b'x')",
+                "import os; os.remove('/etc/hostname')"]
+    for program in attempts:
+        result = run_program(program, FAST)
+        assert not result.passed and result.error_type == "PermissionError", (program, result)
+        assert not target.exists()
+    inside = run_program("open('scratch.txt', 'w').write('ok'); import tempfile\n"
+                         "with tempfile.NamedTemporaryFile('w') as f: f.write('x')", FAST)
+    assert inside.passed, inside  # the scratch directory itself is writable
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the throwaway-uid layer needs root")
+def test_uid_layer_alone_protects_root_owned_files() -> None:
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as d:  # root-owned, mode 755
+        target = Path(d) / "x"
+        result = run_program(f"open({str(target)!r}, 'w')", replace(FAST, audit_guard=False))
+        assert "uid" in result.layers
+        assert not result.passed and result.error_type == "PermissionError"
+        assert not target.exists()
+
+
+def _pids_of(uid: int) -> list[int]:
+    """Live (non-zombie) processes of ``uid``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                state = Path(f"/proc/{entry}/stat").read_text().split(") ")[-1][:1]
+                pids.append(int(entry)) if state != "Z" else None
+        except OSError:
+            continue
+    return pids
+
+
+def _busiest_sandbox_uid() -> int:
+    """The most processes any one throwaway uid has right now."""
+    counts: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            uid = os.stat(f"/proc/{entry}").st_uid if entry.isdigit() else -1
+        except OSError:
+            continue
+        if uid in UID_RANGE:
+            counts[uid] = counts.get(uid, 0) + 1
+    return max(counts.values(), default=0)
+
+
+@pytest.mark.parametrize("audit", [True, False], ids=["all-layers", "without-audit-hook"])
+def test_fork_bomb_is_contained(audit: bool) -> None:
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except Exception:\n        pass\n"
+    limits = replace(FAST, wall_s=3, audit_guard=audit, max_procs=16)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(run_program, bomb, limits)
+        peak = 0
+        while not future.done():
+            peak = max(peak, _busiest_sandbox_uid())
+            time.sleep(0.02)
+        result = future.result()
+    assert not result.passed and result.reason == "timeout"
+    if result.uid is not None:
+        assert result.uid in UID_RANGE
+        assert peak <= 16  # RLIMIT_NPROC holds (without the hook the bomb really forks)
+        assert _pids_of(result.uid) == []  # every process of the throwaway uid was killed
+
+
+def test_infinite_loop_times_out_on_the_wall_clock() -> None:
+    t0 = time.perf_counter()
+    result = run_program("while True:\n    pass\n", replace(FAST, wall_s=1.5))
+    assert result.reason == "timeout" and not result.passed
+    assert time.perf_counter() - t0 < 5
+
+
+def test_cpu_limit_stops_a_busy_loop() -> None:
+    result = run_program("while True:\n    pass\n", SandboxLimits(wall_s=10, cpu_s=1))
+    assert (result.reason, result.error_type) == ("timeout", "CpuLimit")
+
+
+def test_allocating_4_gb_fails() -> None:
+    for program in ("b = bytearray(4 * 1024 ** 3)", "s = ' ' * (4 * 1024 ** 3)"):
+        result = run_program(program, FAST)
+        assert not result.passed and result.reason == "crash"
+        assert result.error_type == "MemoryError", result
+
+
+def test_growing_memory_hits_the_address_space_limit() -> None:
+    grow = "x = []\nwhile True:\n    x.append(bytearray(10 ** 7))"
+    result = run_program(grow, replace(FAST, memory_mb=256))
+    assert (result.reason, result.error_type) == ("crash", "MemoryError"), result
+
+
+def test_huge_output_is_capped() -> None:
+    result = run_program("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)",
+                         replace(FAST, file_mb=1))
+    assert not result.passed and result.error_type == "OSError"  # EFBIG on stdout
+    assert len(result.stdout_tail) <= 2000
+
+
+def test_runs_without_the_uid_layer_too() -> None:
+    """What a non-root user gets: no throwaway uid, the other layers still apply."""
+    result = run_program("import fractions\nprint(fractions.Fraction(1, 3))",
+                         replace(FAST, drop_privileges=False))
+    assert result.passed and result.stdout_tail == "1/3\n"
+    assert "uid" not in result.layers and result.uid is None
+    blocked = run_program("import socket; socket.socket()", replace(FAST, drop_privileges=False))
+    assert blocked.error_type == "PermissionError"
