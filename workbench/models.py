@@ -11,9 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.backends.litellm_adapter import ModelConfig
+from workbench.backends.retry import RetryPolicy
 from workbench.config import load_config
 
 LOCAL = "local"
+LOCAL_RETRY = RetryPolicy(deadline_s=3600.0, attempt_timeout_s=1800.0,
+                          first_token_timeout_s=1200.0, stall_timeout_s=300.0)
+"""The local server queues requests beyond its slots and a loaded 2-core machine can
+stream at a few tokens/s, so its clocks are far longer than a remote API's."""
 
 
 def local_config() -> ModelConfig:
@@ -23,7 +28,7 @@ def local_config() -> ModelConfig:
     ep = ensure_local_server()
     return ModelConfig(litellm_model=f"openai/{ep.model_name}", api_base=ep.api_base,
                        api_key="local", native_n=True, concurrency=ep.n_parallel,
-                       params_count=float(ep.params_count))
+                       params_count=float(ep.params_count), retry=LOCAL_RETRY)
 
 
 def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | None:

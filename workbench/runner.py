@@ -155,7 +155,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     run_id = run_id or uuid.uuid4().hex[:12]
     result = RunResult(run_id=run_id, status="running")
     tally = _Tally(result)
-    all_sinks = [*sinks, tally]
+    all_sinks: list[Sink] = [*sinks, tally]
 
     def emit(event: Event) -> None:
         for sink in all_sinks:
@@ -165,7 +165,9 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
                            temperature=spec.effective_temperature(), seed=spec.seed,
                            prompts=prompts, logprobs=spec.vote == "logprob",
                            params_count=params_count or {})
-    params = {**asdict(spec), **technique.describe(), "budget_tokens": spec.budget,
+    described = technique.describe()
+    params = {**asdict(spec), **described,
+              "budget_tokens": described.get("max_tokens", spec.budget),
               "n": spec.samples_per_item(), "temperature": settings.temperature,
               "prompts": prompts.to_dict(), "rounds": spec.rounds
               if spec.technique in {"refine", "sc-refine"} else 0}

@@ -14,7 +14,7 @@ SELECT r.run_id, r.technique, r.model, r.task, r.budget_tokens, r.n_samples AS n
        avg(s.tokens_in) AS tokens_in_per_item, avg(s.tokens_out) AS tokens_out_per_item,
        sum(s.cost_usd) AS cost_usd, avg(s.latency_ms) AS latency_ms_mean,
        quantile_cont(s.latency_ms, 0.95) AS latency_ms_p95,
-       sum(CASE WHEN s.error IS NULL THEN 0 ELSE 1 END) AS errors
+       count(s.error)::INTEGER AS errors
 FROM samples s JOIN runs r USING (run_id)
 WHERE list_contains(?, s.run_id)
 GROUP BY ALL ORDER BY min(s.created_at)

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import sys
+from dataclasses import replace
 import time
 from typing import Annotated, Any
 
@@ -99,10 +100,8 @@ def demo(db: DbOpt = None,
     from workbench.runner import RunSpec
 
     t0 = time.perf_counter()
-    base = {"task": "arithmetic", "model": "local", "limit": limit, "seed": 0}
-    specs = [RunSpec(technique="direct", **base), RunSpec(technique="cot", budget=256, **base),
-             RunSpec(technique="sc", n=n, budget=256, **base),
-             RunSpec(technique="adaptive-sc", n=n, budget=256, **base)]
+    base = RunSpec(task="arithmetic", model="local", limit=limit, seed=0, budget=256, n=n)
+    specs = [replace(base, technique=t) for t in ("direct", "cot", "sc", "adaptive-sc")]
     path = db or default_db()
     run_specs(specs, path, progress=True)
     typer.echo(f"demo finished in {time.perf_counter() - t0:.0f} s; traces in {path}. "
@@ -198,9 +197,13 @@ def analyze(db: DbOpt = None,
     from workbench.store.store import Store
 
     with Store.open(db or default_db(), read_only=True) as store:
-        written = write_report(store, out)
-    for item in written:
+        report = write_report(store, out)
+    for item in report.files:
         typer.echo(str(item))
+    if report.png:
+        typer.echo(f"PNG: {report.png}")
+    for reason in report.skipped:
+        typer.echo(f"skipped: {reason}")
 
 
 @local_app.command("status")

@@ -1,0 +1,66 @@
+"""Turn DuckDB's open-time failures into messages that say what to do.
+
+Why a module of its own: the store, the read-only SQL command and recovery all open the
+same files and meet the same three walls (another process holds the lock, the WAL cannot
+be replayed, the file is not a DuckDB database of our version).
+"""
+
+from __future__ import annotations
+
+import re
+
+from workbench.backends.base import WorkbenchError
+
+_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def describe_pid(pid: int) -> str:
+    """``PID n: command line`` when psutil can see the process, else ``PID n``."""
+    try:
+        import psutil
+
+        cmd = " ".join(psutil.Process(pid).cmdline()).strip()
+    except Exception:  # psutil missing, process gone, or access denied
+        cmd = ""
+    if len(cmd) > 200:
+        cmd = cmd[:197] + "..."
+    return f"PID {pid}: {cmd}" if cmd else f"PID {pid}"
+
+
+def lock_holder(message: str) -> int | None:
+    """The PID DuckDB names in a lock-conflict message, if any."""
+    m = _PID.search(message)
+    return int(m.group(1)) if m else None
+
+
+def translate_open_error(path: str, exc: Exception, read_only: bool) -> WorkbenchError:
+    """A :class:`WorkbenchError` for a failure of ``duckdb.connect(path)``."""
+    msg = str(exc)
+    if "Could not set lock" in msg:
+        pid = lock_holder(msg)
+        who = describe_pid(pid) if pid is not None else "another process"
+        return WorkbenchError(
+            f"The trace database {path} is in use by another process ({who}). DuckDB allows "
+            "one writer per file and no readers while it writes. Stop that process (e.g. shut "
+            "down the notebook kernel or CLI run that has it open), or use another file with "
+            "--db / WORKBENCH_DB, or open it read-only once that process has finished.")
+    if "different configuration" in msg:
+        mode = "read-only" if read_only else "read-write"
+        return WorkbenchError(
+            f"The trace database {path} is already open in this process with other settings, "
+            f"so it cannot also be opened {mode}. Use the Store that is already open "
+            "(store.query() / store.sql()), or close it first.")
+    if "replaying WAL" in msg or "Corrupt WAL" in msg:
+        return WorkbenchError(
+            f"The write-ahead log of {path} cannot be replayed ({msg.splitlines()[0]}). "
+            f"Run `workbench recover --db {path}` (or workbench.store.recover.recover(path)): "
+            "it moves the WAL aside without deleting it and opens what was checkpointed.")
+    if "database does not exist" in msg:
+        return WorkbenchError(
+            f"No trace database at {path}. Run an experiment first, or pass the right file "
+            "with --db / WORKBENCH_DB.")
+    if "not a valid DuckDB database" in msg or "version number" in msg:
+        return WorkbenchError(
+            f"{path} is not a trace database this DuckDB can read ({msg.splitlines()[0]}). "
+            "Check the path; a file written by another DuckDB major version needs that version.")
+    return WorkbenchError(f"Could not open the trace database {path}: {msg}")

@@ -1,0 +1,350 @@
+"""The DuckDB trace store: open (and migrate) a file, read it back as polars frames.
+
+Design choices, and why:
+
+* Connection config is locked down for every connection, including the writer's:
+  ``autoinstall/autoload_known_extensions=false`` (DuckDB would otherwise download
+  extensions at run time), ``enable_external_access=false`` (no file, URL or extension
+  access, and no implicit scans of Python variables) and ``lock_configuration=true``.
+  In DuckDB 2.0 these are per *database*, not per connection, and external access cannot
+  be re-enabled once off; locking the whole in-process database is therefore what makes it
+  safe to run user-typed SQL in a notebook on the same open file (:meth:`Store.sql`).
+  Library code that needs a frame in SQL passes it explicitly (``query(..., frames=)``).
+* One writer process per file is DuckDB's rule: a second process fails at once, so the
+  failure is translated into a message naming the process that holds the lock.
+* Frames keep stored text as stored (see :mod:`workbench.store.textcodec`); JSON columns
+  (params, prompts, versions, meta, counts) come back as strings, :func:`decode_json`
+  turns them into Python objects.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from workbench.backends.base import WorkbenchError
+from workbench.store.errors import translate_open_error
+from workbench.store.migrations import MIGRATIONS, migrate
+from workbench.store.textcodec import loads_json
+
+MEMORY = ":memory:"
+BASE_CONFIG: dict[str, Any] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "enable_external_access": False,
+    "lock_configuration": True,
+}
+TABLES = ("runs", "run_status", "samples", "paths", "votes", "rounds", "path_requests")
+
+_OPEN: dict[str, weakref.WeakSet[Store]] = {}
+"""Stores open in this process by canonical path (for in-process read-only SQL)."""
+
+
+@atexit.register
+def _close_all() -> None:
+    """At interpreter exit, close stores left open so their recorders commit what they
+    hold (a script that forgot ``close()`` should not lose its last samples)."""
+    for stores in list(_OPEN.values()):
+        for store in list(stores):
+            try:
+                store.close()
+            except Exception:  # exiting anyway; nothing more useful to do
+                pass
+
+
+def default_db_path() -> str:
+    """``$WORKBENCH_DB`` if set, else ``./traces.duckdb``."""
+    return os.environ.get("WORKBENCH_DB") or "traces.duckdb"
+
+
+def canonical(path: str | Path | None) -> str:
+    """The absolute, symlink-free path used as the identity of a database file."""
+    p = str(path) if path is not None else default_db_path()
+    return p if p == MEMORY else os.path.realpath(os.path.expanduser(p))
+
+
+def open_store_for(path: str | Path | None) -> Store | None:
+    """The Store already open on this file in this process, if any."""
+    for store in list(_OPEN.get(canonical(path), ())):
+        if not store.closed:
+            return store
+    return None
+
+
+def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A locked-down DuckDB connection; open-time failures become WorkbenchErrors."""
+    if read_only and path == MEMORY:
+        raise WorkbenchError("An in-memory database cannot be opened read-only.")
+    try:
+        return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
+    except duckdb.Error as exc:
+        raise translate_open_error(path, exc, read_only) from exc
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The applied migration version, or ``None`` if this is not a workbench database."""
+    found = con.execute("SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_name = '_migrations'").fetchone()
+    if not found or not found[0]:
+        return None
+    row = con.execute("SELECT coalesce(max(version), 0) FROM _migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+class Store:
+    """An open trace database. Use :meth:`open`; close it (or use ``with``) to release the
+    file lock so other processes can read it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+        self.closed = False
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._closers: list[Callable[[], None]] = []
+
+    # ---- lifecycle -------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path | None = None, read_only: bool = False) -> Store:
+        """Open (creating and migrating if read-write) the database at ``path``.
+
+        ``path`` defaults to ``$WORKBENCH_DB`` or ``./traces.duckdb``; ``":memory:"`` gives a
+        throw-away database (tests, demos)."""
+        target = canonical(path)
+        if target != MEMORY and not read_only:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        con = connect(target, read_only)
+        try:
+            _check_schema(con, target, read_only)
+        except BaseException:
+            con.close()
+            raise
+        store = cls(con, target, read_only)
+        _OPEN.setdefault(store._key(), weakref.WeakSet()).add(store)
+        return store
+
+    def _key(self) -> str:
+        """Registry key: the file, or a unique name for each in-memory database."""
+        return f"{MEMORY}#{id(self)}" if self.path == MEMORY else self.path
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A second connection to the same database (own transactions; closed with us)."""
+        self._check_open()
+        cur = self.con.cursor()
+        self._cursors.append(cur)
+        return cur
+
+    def release(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Close a cursor from :meth:`cursor` before the Store closes."""
+        if cur in self._cursors:
+            self._cursors.remove(cur)
+        cur.close()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first when the Store closes (recorders commit what they hold)."""
+        self._closers.append(callback)
+
+    def remove_on_close(self, callback: Callable[[], None]) -> None:
+        if callback in self._closers:
+            self._closers.remove(callback)
+
+    def close(self) -> None:
+        """Let recorders commit, then close every connection (the last one checkpoints)."""
+        if self.closed:
+            return
+        failure: BaseException | None = None
+        for callback in list(self._closers):
+            try:
+                callback()
+            except Exception as exc:  # close the file anyway, then report
+                failure = failure or exc
+        self._closers.clear()
+        self.closed = True
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
+        self.con.close()
+        _OPEN.get(self._key(), weakref.WeakSet()).discard(self)
+        if failure is not None:
+            raise failure
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "closed" if self.closed else ("read-only" if self.read_only else "read-write")
+        return f"Store({self.path!r}, {mode})"
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise WorkbenchError(f"The store {self.path} is closed; open it again with "
+                                 "Store.open(path).")
+
+    # ---- queries ---------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              frames: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+        """Run trusted (library) SQL with bound parameters; the result as a polars frame.
+
+        ``frames`` are registered under their names for this query only (implicit scans
+        of Python variables are off, see the module docstring)."""
+        self._check_open()
+        cur = self.con.cursor()
+        try:
+            for name, frame in (frames or {}).items():
+                cur.register(name, frame)
+            return cur.sql(sql, params=params).pl()
+        except duckdb.Error as exc:
+            raise WorkbenchError(f"Query failed: {exc}") from exc
+        finally:
+            cur.close()
+
+    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+            ) -> pl.DataFrame:
+        """Run user-typed SQL: one read-only statement, no file access, no writes."""
+        from workbench.store.sql import run_on_connection
+
+        self._check_open()
+        cur = self.con.cursor()
+        try:
+            return run_on_connection(cur, sql, params)
+        finally:
+            cur.close()
+
+    def runs(self, run_id: str | Sequence[str] | None = None) -> pl.DataFrame:
+        """Runs with their latest status (``status``, ``status_at``, ``wall_ms``, ``error``)."""
+        where, params = _where(("r.run_id", run_id))
+        return self.query(f"""
+            SELECT r.*, s.status, s."at" AS status_at, s.wall_ms, s.error
+            FROM runs r LEFT JOIN (
+                SELECT * FROM run_status
+                QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY "at" DESC, rowid DESC) = 1
+            ) s USING (run_id)
+            {where} ORDER BY r.created_at, r.run_id""", params)
+
+    def samples(self, run_id: str | Sequence[str] | None = None, *,
+                item_id: str | Sequence[str] | None = None,
+                correct: bool | None = None) -> pl.DataFrame:
+        """One row per scored task item."""
+        where, params = _where(("run_id", run_id), ("item_id", item_id), ("correct", correct))
+        return self.query(f"SELECT * FROM samples {where} "
+                          "ORDER BY created_at, run_id, item_index", params)
+
+    def paths(self, run_id: str | Sequence[str] | None = None,
+              sample_id: str | Sequence[str] | None = None, *,
+              role: str | Sequence[str] | None = None, text: bool = True) -> pl.DataFrame:
+        """One row per generation; ``text=False`` leaves out ``prompt`` and ``text``."""
+        where, params = _where(("run_id", run_id), ("sample_id", sample_id), ("role", role))
+        cols = "*" if text else "* EXCLUDE (prompt, text)"
+        return self.query(f"SELECT {cols} FROM paths {where} "
+                          "ORDER BY started_at, run_id, sample_id, idx", params)
+
+    def votes(self, run_id: str | Sequence[str] | None = None,
+              sample_id: str | Sequence[str] | None = None) -> pl.DataFrame:
+        """Votes (``counts`` is JSON text: answer -> weight; see :func:`counts_long`)."""
+        where, params = _where(("run_id", run_id), ("sample_id", sample_id))
+        return self.query(f"SELECT * FROM votes {where} ORDER BY created_at, run_id", params)
+
+    def rounds(self, run_id: str | Sequence[str] | None = None,
+               sample_id: str | Sequence[str] | None = None) -> pl.DataFrame:
+        """Refinement rounds: answer after each round, verifier verdict, correctness."""
+        where, params = _where(("run_id", run_id), ("sample_id", sample_id))
+        return self.query(f"SELECT * FROM rounds {where} "
+                          "ORDER BY created_at, run_id, sample_id, round", params)
+
+    def counts(self) -> dict[str, int]:
+        """Row count per table (cheap health check)."""
+        return table_counts(self.con)
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every trace table."""
+    out: dict[str, int] = {}
+    for table in TABLES:
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        out[table] = int(row[0]) if row else 0
+    return out
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+    """Migrate (read-write) or verify (read-only) the schema version."""
+    version = schema_version(con)
+    latest = len(MIGRATIONS)
+    if version is not None and version > latest:
+        raise WorkbenchError(f"{path} has schema version {version}, newer than this workbench "
+                             f"({latest}). Upgrade the workbench package to read it.")
+    if read_only:
+        if version is None:
+            raise WorkbenchError(f"{path} is not a workbench trace database (no _migrations "
+                                 "table).")
+        if version < latest:
+            raise WorkbenchError(f"{path} has schema version {version}; open it read-write "
+                                 f"once (Store.open(path)) to migrate it to {latest}.")
+        return
+    try:
+        migrate(con)
+    except duckdb.Error as exc:
+        raise WorkbenchError(f"Migrating {path} failed: {exc}. Nothing was changed by the "
+                             "failed migration (it ran in a transaction).") from exc
+
+
+def _where(*filters: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """A WHERE clause with bound parameters; a sequence value means ``IN (...)``."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for column, value in filters:
+        if value is None:
+            continue
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            values = list(value)
+            if not values:
+                parts.append("false")
+                continue
+            parts.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        else:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return ("WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def decode_json(df: pl.DataFrame, column: str) -> list[Any]:
+    """The Python objects held in a JSON column (e.g. ``decode_json(runs, "params")``)."""
+    return [loads_json(v) for v in df[column].to_list()]
+
+
+def with_json_struct(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Replace JSON text columns by polars structs (good for params/meta, whose keys repeat).
+
+    The struct schema is inferred from all rows; text stays in stored form."""
+    return df.with_columns([
+        pl.Series(c, [json.loads(v) if v is not None else None for v in df[c].to_list()],
+                  strict=False) for c in columns])
+
+
+def counts_long(votes: pl.DataFrame) -> pl.DataFrame:
+    """Votes unpivoted: one row per (run_id, sample_id, method, answer) with its count.
+
+    Answers stay in stored form (see :mod:`workbench.store.textcodec`): polars cannot hold
+    lone surrogates."""
+    rows: list[dict[str, Any]] = []
+    for run_id, sample_id, method, counts in votes.select(
+            "run_id", "sample_id", "method", "counts").iter_rows():
+        for answer, count in (json.loads(counts) if counts else {}).items():
+            rows.append({"run_id": run_id, "sample_id": sample_id, "method": method,
+                         "answer": answer, "count": float(count)})
+    schema = {"run_id": pl.String, "sample_id": pl.String, "method": pl.String,
+              "answer": pl.String, "count": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
