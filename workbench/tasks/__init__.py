@@ -19,6 +19,7 @@ from typing import Any
 from workbench.backends.base import WorkbenchError
 from workbench.tasks.arithmetic import arithmetic
 from workbench.tasks.base import Problem, Task
+from workbench.tasks.bigbench_tasks import bigbench
 from workbench.tasks.bundled import gsm8k, humaneval, math500
 from workbench.tasks.formats import ProblemSetTask
 from workbench.tasks.user import SUFFIXES, task_from_file, task_from_frame
@@ -31,7 +32,9 @@ _FACTORIES: dict[str, Callable[..., ProblemSetTask]] = {
     "gsm8k": gsm8k,
     "math500": math500,
     "humaneval": humaneval,
+    "bigbench": bigbench,
 }
+_ON_DEMAND = {"bigbench"}  # listed by `workbench tasks` but installed only when asked for
 _ALIASES = {"math-500": "math500", "math_500": "math500", "human-eval": "humaneval",
             "human_eval": "humaneval", "gsm-8k": "gsm8k"}
 
@@ -84,6 +87,12 @@ def list_tasks() -> list[dict[str, Any]]:
     """One row per built-in task (name, size, kind, licence, description) for the CLI."""
     rows = []
     for name in known_tasks():
+        if name in _ON_DEMAND:
+            rows.append({"name": "bigbench:task=NAME", "size": None, "kind": "varies",
+                         "licence": "Apache-2.0",
+                         "description": "BIG-bench JSON tasks (BBH sources); on demand: "
+                                        "pip install bigbench==1.0.0"})
+            continue
         task = get_task(name)
         rows.append({"name": name, "size": task.size(), "kind": task.kind,
                      "licence": task.licence, "description": task.description})

@@ -1,0 +1,152 @@
+"""Budget controls and the problem picker; they turn widget values into a ``RunSpec``.
+
+Sliders use ``continuous_update=False`` so they report on release only; the Explorer
+debounces those reports (~300 ms) before it re-runs. Everything that decides *what* to run
+is a pure function of plain values (:func:`spec_from_values`, :func:`pick_items`) so it is
+testable without a browser.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as W
+
+from workbench.runner import RunSpec
+from workbench.tasks.base import Problem
+
+BUDGET_LOG2 = (6.0, 12.0, 0.5)
+"""The budget slider: 2**6 = 64 to 2**12 = 4096 tokens in steps of x1.41 (a log slider, so
+its readout is editable and typed values like 300 are kept as typed)."""
+BUDGETS = tuple(round(2 ** (BUDGET_LOG2[0] + i * BUDGET_LOG2[2])) for i in range(13))
+"""The values the slider steps through: 64, 91, 128, 181, 256, ... 4096."""
+
+TECHNIQUES = ("direct", "cot", "sc", "adaptive-sc", "refine", "best-of-n")
+PICK_MODES = ("index", "difficulty", "random wrong")
+DIFFICULTY_KEYS = ("difficulty", "level")
+
+
+def difficulty_of(problem: Problem) -> str | None:
+    """The problem's difficulty label from its metadata (``difficulty`` or MATH ``level``)."""
+    for key in DIFFICULTY_KEYS:
+        if key in problem.meta and problem.meta[key] is not None:
+            return str(problem.meta[key])
+    return None
+
+
+def pick_items(mode: str, problems: Sequence[Problem], *, start: int = 0, count: int = 1,
+               difficulty: str | None = None, wrong: Sequence[int] = (),
+               seed: int = 0) -> tuple[int, ...]:
+    """Item indices to run: a range, the first ``count`` of one difficulty, or a random
+    sample of items a stored run got wrong (falls back to the range when there are none)."""
+    count = max(1, count)
+    size = len(problems)
+    if mode == "difficulty" and difficulty is not None:
+        chosen = [p.index for p in problems if difficulty_of(p) == difficulty]
+        if chosen:
+            return tuple(chosen[:count])
+    if mode == "random wrong":
+        pool = sorted(set(wrong))
+        if pool:
+            return tuple(sorted(random.Random(seed).sample(pool, min(count, len(pool)))))
+    first = min(max(0, start), max(0, size - 1))
+    return tuple(range(first, min(size, first + count)))
+
+
+def spec_from_values(values: dict[str, Any], task: str,
+                     items: tuple[int, ...] | None) -> RunSpec:
+    """The RunSpec for the current control values (pure: no widgets, no model)."""
+    temperature = None if values.get("auto_temperature", True) else float(values["temperature"])
+    verifier = values.get("verifier") or None
+    return RunSpec(task=task, technique=str(values["technique"]), model=str(values["model"]),
+                   verifier=verifier, budget=int(values["budget"]), n=int(values["n"]),
+                   rounds=int(values["rounds"]), temperature=temperature,
+                   seed=int(values.get("seed", 0)), items=items,
+                   limit=None if items is not None else int(values.get("count", 1)))
+
+
+def model_options(model: str) -> list[str]:
+    """The model picker: the given model, the local one and any configured short names."""
+    names = [model, "local"]
+    try:
+        from workbench.config import load_config
+
+        names += list(load_config().get("models", {}))
+    except Exception:  # a broken config file must not break the notebook UI
+        pass
+    return list(dict.fromkeys(names))
+
+
+class Controls(W.VBox):
+    """Sliders and pickers. ``values()`` is a plain dict; ``on_change(fn)`` is called on a
+    committed change (slider release, picker selection)."""
+
+    def __init__(self, *, model: str = "local", verifier: str | None = None,
+                 difficulties: Sequence[str] = (), **kwargs: Any) -> None:
+        style = {"description_width": "110px"}
+        cu = {"continuous_update": False, "style": style}
+        low, high, step = BUDGET_LOG2
+        self.budget = W.FloatLogSlider(value=256, base=2, min=low, max=high, step=step,
+                                       readout_format=".0f", description="CoT budget", **cu)
+        self.n = W.IntSlider(value=8, min=1, max=16, description="N samples", **cu)
+        self.rounds = W.IntSlider(value=2, min=0, max=5, description="refine rounds", **cu)
+        self.temperature = W.FloatSlider(value=0.7, min=0.0, max=1.5, step=0.1,
+                                         description="temperature", **cu)
+        self.auto_temperature = W.Checkbox(value=True, description="technique default temp")
+        self.technique = W.Dropdown(options=list(TECHNIQUES), value="sc",
+                                    description="technique", style=style)
+        self.model = W.Combobox(options=model_options(model), value=model,
+                                description="model", ensure_option=False, style=style,
+                                continuous_update=False)
+        self.verifier = W.Combobox(options=model_options(model), value=verifier or "",
+                                   placeholder="(same as model)", description="verifier",
+                                   ensure_option=False, style=style,
+                                   continuous_update=False)
+        self.mode = W.ToggleButtons(options=list(PICK_MODES), value="index",
+                                    description="problems", style=style)
+        self.start = W.BoundedIntText(value=0, min=0, max=100_000, description="from index",
+                                      style=style, continuous_update=False)
+        self.count = W.IntSlider(value=1, min=1, max=40, description="how many", **cu)
+        self.difficulty = W.Dropdown(options=list(difficulties) or ["(none)"],
+                                     description="difficulty", style=style)
+        self.seed = W.IntText(value=0, description="seed", style=style,
+                              continuous_update=False)
+        self.auto_run = W.Checkbox(value=True, description="re-run on change")
+        self.run_button = W.Button(description="Run", icon="play", button_style="primary")
+        self.run_button.add_class("wb-run-button")
+        for w, cls in ((self.budget, "wb-budget"), (self.n, "wb-n"),
+                       (self.rounds, "wb-refine-rounds"), (self.temperature, "wb-temperature"), (self.technique, "wb-technique"),
+                       (self.model, "wb-model"), (self.verifier, "wb-verifier"),
+                       (self.mode, "wb-pick-mode"), (self.count, "wb-count"),
+                       (self.start, "wb-start")):
+            w.add_class(cls)
+        knobs = W.VBox([self.technique, self.budget, self.n, self.rounds,
+                        W.HBox([self.temperature, self.auto_temperature])])
+        picks = W.VBox([self.model, self.verifier, self.mode,
+                        W.HBox([self.start, self.difficulty]), self.count, self.seed])
+        super().__init__([W.HBox([knobs, picks]),
+                          W.HBox([self.run_button, self.auto_run])], **kwargs)
+        self.add_class("wb-controls")
+
+    @property
+    def knobs(self) -> list[W.Widget]:
+        return [self.budget, self.n, self.rounds, self.temperature, self.auto_temperature,
+                self.technique, self.model, self.verifier, self.mode, self.start,
+                self.count, self.difficulty, self.seed]
+
+    def values(self) -> dict[str, Any]:
+        return {"technique": self.technique.value, "model": self.model.value.strip(),
+                "verifier": self.verifier.value.strip(),
+                "budget": int(round(self.budget.value)),
+                "n": self.n.value, "rounds": self.rounds.value,
+                "temperature": self.temperature.value,
+                "auto_temperature": self.auto_temperature.value, "mode": self.mode.value,
+                "start": self.start.value, "count": self.count.value,
+                "difficulty": self.difficulty.value, "seed": self.seed.value}
+
+    def on_change(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` after any committed change of a knob (not on the Run button)."""
+        for w in self.knobs:
+            w.observe(lambda _c: fn(), names="value")

@@ -1,0 +1,133 @@
+"""Refinement diff: each round's solution diffed word by word against the previous round.
+
+Why word-level: a refinement round usually rewrites a few numbers and a sentence; a line
+diff marks whole paragraphs, a character diff shreds words. Beside each diff sits the
+verifier's critique and whether the round flipped the answer right→wrong or wrong→right
+(the flips are the point: Huang et al. 2023 found self-correction often breaks answers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as W
+
+from widgets.state import SampleView
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+INS_STYLE = "background:#c8f7c5;text-decoration:none"
+DEL_STYLE = "background:#f9c9c9"
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKENS.findall(text)
+
+
+def word_diff_html(old: str, new: str) -> str:
+    """HTML of ``new`` with words added since ``old`` in ``<ins class="wb-diff-ins">`` and
+    removed words in ``<del class="wb-diff-del">``; all text is escaped."""
+    a, b = _tokens(old), _tokens(new)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(html.escape("".join(b[j1:j2])))
+            continue
+        if op in ("delete", "replace"):
+            out.append(f'<del class="wb-diff-del" style="{DEL_STYLE}">'
+                       f'{html.escape("".join(a[i1:i2]))}</del>')
+        if op in ("insert", "replace"):
+            out.append(f'<ins class="wb-diff-ins" style="{INS_STYLE}">'
+                       f'{html.escape("".join(b[j1:j2]))}</ins>')
+    return "".join(out)
+
+
+def flip(before: bool | None, after: bool | None) -> str | None:
+    """"right→wrong", "wrong→right", or None when correctness did not change (or is unknown)."""
+    if before is None or after is None or before == after:
+        return None
+    return "right→wrong" if before else "wrong→right"
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """One refinement round as shown: answer, text, critique and the flip against before."""
+
+    round: int
+    answer: str | None
+    text: str
+    critique: str
+    accepted: bool
+    correct: bool | None
+    flip: str | None
+
+
+def _solution_text(sample: SampleView, path_id: str) -> str:
+    path = sample.paths.get(path_id)
+    if path is None:
+        return ""
+    if path.role == "forced_answer" and path.parent_id in sample.paths:
+        return sample.paths[path.parent_id].text + "\n\n" + path.text
+    return path.text
+
+
+def round_rows(sample: SampleView | None) -> list[RoundRow]:
+    """The item's RoundFinished events in round order, with texts and flips filled in."""
+    if sample is None:
+        return []
+    rows: list[RoundRow] = []
+    for r in sorted(sample.rounds, key=lambda e: e.round):
+        before = rows[-1].correct if rows else None
+        rows.append(RoundRow(round=r.round, answer=r.answer,
+                             text=_solution_text(sample, r.path_id), critique=r.critique,
+                             accepted=r.accepted, correct=r.correct,
+                             flip=flip(before, r.correct)))
+    return rows
+
+
+def rounds_html(rows: list[RoundRow]) -> str:
+    """A table: round | answer (+flip) | diff against the previous round | critique."""
+    if not rows:
+        return '<div class="wb-rounds wb-rounds-empty">No refinement rounds for this item.</div>'
+    body = []
+    prev = ""
+    for row in rows:
+        diff = word_diff_html(prev, row.text) if row.round else html.escape(row.text)
+        prev = row.text
+        mark = "" if row.correct is None else (" ✓" if row.correct else " ✗")
+        flip_html = ""
+        if row.flip:
+            cls = "wb-flip-r2w" if row.flip == "right→wrong" else "wb-flip-w2r"
+            flip_html = f' <span class="wb-flip {cls}">{row.flip}</span>'
+        verdict = "accepted" if row.accepted else ("" if not row.critique else "rejected")
+        body.append(
+            f'<tr class="wb-round" data-round="{row.round}" style="vertical-align:top">'
+            f'<td>round {row.round}</td>'
+            f'<td class="wb-round-answer">{html.escape(str(row.answer))}{mark}{flip_html}</td>'
+            f'<td class="wb-diff" style="white-space:pre-wrap;width:60%">{diff}</td>'
+            f'<td class="wb-critique" style="white-space:pre-wrap;width:25%">'
+            f'<b>{verdict}</b> {html.escape(row.critique)}</td></tr>')
+    head = ("<tr><th>round</th><th>answer</th><th>solution (diff vs previous round)</th>"
+            "<th>verifier critique</th></tr>")
+    return (f'<table class="wb-rounds" style="font-size:12px;width:100%;line-height:1.3">'
+            f'{head}'
+            f'{"".join(body)}</table>')
+
+
+class RefinementView(W.HTML):
+    """The refinement table of the focused item (plain HTML; redrawn per flush)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(rounds_html([]), **kwargs)
+        self.add_class("wb-refinement")
+        self.rows: list[RoundRow] = []
+
+    def update(self, sample: SampleView | None) -> None:
+        rows = round_rows(sample)
+        if rows != self.rows or not rows:
+            self.rows = rows
+            self.value = rounds_html(rows)

@@ -1,0 +1,286 @@
+"""The whole workbench in one displayable widget.
+
+One path through it: a control is released -> after a 300 ms debounce the controls become
+a RunSpec (pure) -> if stored paths already answer it (SC@k, k <= N stored) the result is
+rebuilt from the store and shown with no model call -> otherwise the in-flight run is
+cancelled and ``run(spec, backend, sinks)`` is scheduled as a task on the kernel's running
+loop (never ``asyncio.run``: the kernel stays responsive) -> events reach the live view
+through the throttled sink and the DuckDB recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import polars as pl
+
+from widgets.browser import TraceBrowser
+from widgets.controls import Controls, difficulty_of, pick_items, spec_from_values
+from widgets.live import LiveView
+from widgets.prompt_lab import PromptLab
+from widgets.recompute import instant_events
+from widgets.scaling import ScalingView, stored_points
+from widgets.sink import running_loop
+from widgets.state import RunState
+from workbench.backends.base import Backend, WorkbenchError
+from workbench.events import Event
+from workbench.runner import RunResult, RunSpec, Sink, run
+from workbench.tasks.base import Task
+
+DEBOUNCE_S = 0.3
+WRONG_SQL = """
+SELECT DISTINCT s.item_index FROM samples s JOIN runs r USING (run_id)
+WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
+"""
+
+
+def resolve_task(task: str | Task) -> Task:
+    """A task object from a name (``get_task``) or the object itself."""
+    if isinstance(task, str):
+        from workbench.tasks import get_task
+
+        return get_task(task)
+    return task
+
+
+class Explorer(W.VBox):
+    """Controls, live paths / votes / refinement, prompt lab, trace browser, scaling view.
+
+    ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
+    no-model demo of :mod:`widgets.demo`); with None the
+    backend comes from ``workbench.api.prepare`` (which starts the local model server, in
+    a worker thread so the kernel never blocks). ``db`` (a path or ":memory:") records
+    every run and enables the trace browser, replay and instant recompute.
+    """
+
+    def __init__(self, task: str | Task = "arithmetic", model: str = "local",
+                 db: str | Path | None = None, backend: Backend | str | None = None,
+                 verifier: str | None = None, *, store: Any = None,
+                 debounce_s: float = DEBOUNCE_S) -> None:
+        self.task = resolve_task(task)
+        self.task_name = str(self.task.name)
+        self.store, self._own_store = self._open_store(db, store)
+        self.recorder = self._make_recorder()
+        self.backend = self._demo(backend)
+        self._backends: dict[tuple[str, str | None], tuple[Backend, dict[str, float]]] = {}
+        self.debounce_s = debounce_s
+        self._task: asyncio.Task[RunResult | None] | None = None
+        self._pending: asyncio.TimerHandle | None = None
+        self.problems = self.task.load(None, 0)
+        levels = sorted({d for p in self.problems if (d := difficulty_of(p)) is not None})
+        self.controls = Controls(model=model, verifier=verifier, difficulties=levels)
+        self.controls.start.max = max(0, len(self.problems) - 1)
+        self.live = LiveView(on_stop=self.cancel)
+        self.live.add_class("wb-main")
+        self.scaling = ScalingView()
+        self.lab = PromptLab(self.spec, self.execute)
+        self.browser = TraceBrowser(self.store, task=self.task_name)
+        self.status = W.HTML("")
+        self.status.add_class("wb-status")
+        self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
+                          titles=["Live", "Prompt lab", "Traces", "Scaling"])
+        title = W.HTML(f"<b>Inference Workbench</b> · task <code>{html.escape(self.task_name)}"
+                       f"</code> · {len(self.problems)} problems")
+        super().__init__([title, self.controls, self.status, self.tabs])
+        self.add_class("wb-explorer")
+        self.controls.on_change(self._debounce)
+        self.controls.run_button.on_click(lambda _b: self.start())
+        self.live.listeners.append(self._on_live)
+        self.refresh_stored()
+
+    # ---- setup ---------------------------------------------------------------------
+    @staticmethod
+    def _open_store(db: str | Path | None, store: Any) -> tuple[Any, bool]:
+        if store is not None or db is None:
+            return store, False
+        from workbench.store.store import Store
+
+        return Store.open(db), True
+
+    def _make_recorder(self) -> Sink | None:
+        if self.store is None:
+            return None
+        from workbench.store.recorder import Recorder
+
+        return Recorder(self.store)
+
+    def _demo(self, backend: Backend | str | None) -> Backend | None:
+        """``backend="demo"``: the scripted no-model backend (widgets.demo)."""
+        if not isinstance(backend, str):
+            return backend
+        if backend != "demo":
+            raise WorkbenchError(f'backend must be a Backend object, None or "demo" (got '
+                                 f"{backend!r}); pick models with model=... instead.")
+        from widgets.demo import demo_backend
+
+        return demo_backend(self.task)
+
+    async def _backend_for(self, spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+        if self.backend is not None:
+            return self.backend, {}
+        key = (spec.model, spec.effective_verifier())
+        if key not in self._backends:
+            from workbench.api import prepare
+
+            self._backends[key] = await asyncio.to_thread(prepare, spec)
+        return self._backends[key]
+
+    # ---- what to run ---------------------------------------------------------------
+    def wrong_items(self, model: str | None = None) -> list[int]:
+        """Items some stored run of this task and model got wrong (for "random wrong")."""
+        if self.store is None:
+            return []
+        model = model or self.controls.model.value
+        return [int(i) for i in self.store.query(WRONG_SQL, [self.task_name, model])
+                ["item_index"].to_list()]
+
+    def spec(self) -> RunSpec:
+        """The RunSpec the controls describe right now."""
+        v = self.controls.values()
+        wrong = self.wrong_items(v["model"]) if v["mode"] == "random wrong" else []
+        items = pick_items(v["mode"], self.problems, start=v["start"], count=v["count"],
+                           difficulty=v["difficulty"], wrong=wrong, seed=v["seed"])
+        return spec_from_values(v, self.task_name, items)
+
+    # ---- running -------------------------------------------------------------------
+    async def execute(self, spec: RunSpec, sinks: Sequence[Sink]) -> RunResult:
+        """Run ``spec`` into ``sinks`` and the store (used by the live view and the lab)."""
+        backend, params = await self._backend_for(spec)
+        all_sinks = [*sinks, *([self.recorder] if self.recorder else [])]
+        return await run(spec, backend, all_sinks, task=self.task, params_count=params)
+
+    def start(self, spec: RunSpec | None = None) -> asyncio.Task[RunResult | None]:
+        """Cancel the run in flight and schedule ``spec`` (default: the controls') on the
+        running loop; returns the task (await it, or let it run in the background)."""
+        try:
+            spec = spec or self.spec()
+        except WorkbenchError as exc:
+            self.live.progress.show_error(str(exc))
+            raise
+        previous = self._task
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self.live.progress.show_error("")
+        self.status.value = ""
+        self._task = running_loop().create_task(self._run(spec, previous))
+        self._task.add_done_callback(self._on_done)
+        return self._task
+
+    async def _run(self, spec: RunSpec, previous: asyncio.Task[Any] | None
+                   ) -> RunResult | None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its RunFinished lands before our RunStarted
+        return await self.execute(spec, [self.live.sink])
+
+    def cancel(self) -> None:
+        """Stop: cancel the pending debounce and the run in flight (partial traces stay)."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.lab.cancel()
+
+    async def wait(self) -> RunResult | None:
+        """Await the run in flight (None if there is none or it was cancelled)."""
+        task = self._task
+        if task is None:
+            return None
+        await asyncio.wait([task])
+        return None if task.cancelled() or task.exception() else task.result()
+
+    def _on_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            msg = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self.live.progress.show_error(msg)
+        self.refresh_stored()
+
+    # ---- debounce and instant recompute --------------------------------------------
+    def _debounce(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = running_loop().call_later(self.debounce_s, self._settled)
+
+    def _settled(self) -> None:
+        self._pending = None
+        try:
+            spec = self.spec()
+        except WorkbenchError as exc:
+            self.live.progress.show_error(str(exc))
+            return
+        if self.try_instant(spec):
+            return
+        if self.controls.auto_run.value:
+            self.start(spec)
+
+    def try_instant(self, spec: RunSpec) -> bool:
+        """Show ``spec``'s result from stored paths if the store can answer it (no model)."""
+        if self.store is None:
+            return False
+        events = instant_events(self.store, spec, self.task_name, self.task.same)
+        if events is None:
+            return False
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.live.show(events)
+        params = events[0].params if hasattr(events[0], "params") else {}
+        self.status.value = (
+            f'<span class="wb-instant">SC@{spec.n} recomputed from stored run '
+            f"<code>{html.escape(str(params.get('from_run')))}</code>: no model call · "
+            f"expected maj@{spec.n} over all subsets "
+            f"{float(params.get('expected_maj_at_k', 0.0)):.0%}</span>")
+        return True
+
+    # ---- stored runs ---------------------------------------------------------------
+    def replay(self, run_id: str) -> list[Event]:
+        """Show stored run ``run_id`` in the live view, exactly as it streamed (no model)."""
+        if self.store is None:
+            raise WorkbenchError("This Explorer has no store; create it with db=PATH to "
+                                 "replay stored runs.")
+        from workbench.store.replay import replay
+
+        self.cancel()
+        events = replay(self.store, run_id)
+        self.live.show(events)
+        self.status.value = (f'<span class="wb-replayed">Replayed stored run '
+                             f"<code>{html.escape(run_id)}</code> (no model call)</span>")
+        return events
+
+    def refresh_stored(self) -> None:
+        """Redraw the parts that read the store: stored runs in the scaling view and the
+        trace browser's runs table."""
+        if self.store is None:
+            return
+        self.browser.refresh()
+        self.scaling.set_runs(stored_points(self.store, self.task_name,
+                                            self.controls.model.value or None))
+
+    def _on_live(self, state: RunState, stale: set[str]) -> None:
+        if "scaling" in stale:
+            self.scaling.update_live(state.scored)
+
+    @property
+    def state(self) -> RunState:
+        """The live view's folded run state (what is on screen)."""
+        return self.live.state
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The trace browser's current table as a polars DataFrame."""
+        return self.browser.frame
+
+    def close(self) -> None:
+        """Cancel work, close the widgets and the store this Explorer opened."""
+        self.cancel()
+        self.live.sink.close()
+        if self._own_store and self.store is not None:
+            self.store.close()
+        super().close()

@@ -1,0 +1,183 @@
+"""Instant answers from stored paths: SC@k for k <= N already stored, with no model call.
+
+Why: an SC@16 run on 40 items takes ~25 minutes on the local model, and moving the N slider
+down to 8 asks a question the store already answers: the first 8 stored paths of each item
+*are* an SC@8 run with the same seed, budget, temperature and prompts. So a matching run is
+looked up, its first k paths per item are re-voted with the same voting function the
+technique uses, and the result is turned into ordinary events (fed through the same sink as
+a live run). The expected SC@k accuracy over all k-subsets (maj@k) is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from workbench.events import (
+    Event,
+    PathFinished,
+    PathStarted,
+    RunFinished,
+    RunStarted,
+    SampleScored,
+    Voted,
+)
+from workbench.prompts import Prompts
+from workbench.runner import RunSpec
+from workbench.store.textcodec import decode_opt, decode_text
+from workbench.techniques.voting import vote
+
+Same = Callable[[str, str], bool]
+
+CANDIDATES_SQL = """
+SELECT run_id, n_samples FROM runs
+WHERE task = ? AND model = ? AND technique = 'sc' AND budget_tokens = ? AND temperature = ?
+  AND seed = ? AND prompt_hash = ? AND n_samples >= ?
+ORDER BY created_at DESC
+"""
+SAMPLES_SQL = """
+SELECT sample_id, item_id, item_index, question, gold, meta FROM samples
+WHERE run_id = ? AND list_contains(?, item_index) ORDER BY item_index
+"""
+PATHS_SQL = """
+SELECT sample_id, path_id, parent_id, role, model, round, idx, text, answer, correct,
+       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error
+FROM paths WHERE run_id = ? AND list_contains(?, sample_id) AND role IN ('path', 'forced_answer')
+ORDER BY sample_id, idx, started_at
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One stored SC sample of an item: the chain, and its forced answer if it had one."""
+
+    idx: int
+    answer: str | None
+    correct: bool
+    rows: tuple[dict[str, Any], ...]
+
+
+def recomputable(spec: RunSpec) -> bool:
+    """Only majority-vote SC can be answered by subsetting stored paths."""
+    return spec.technique == "sc" and spec.vote == "majority" and spec.items is not None
+
+
+def outcomes(paths: list[dict[str, Any]]) -> list[Outcome]:
+    """Chains of one item in idx order, each with the answer it finally gave."""
+    chains = [r for r in paths if r["role"] == "path"]
+    forced = {r["parent_id"]: r for r in paths if r["role"] == "forced_answer"}
+    out = []
+    for c in sorted(chains, key=lambda r: r["idx"]):
+        f = forced.get(c["path_id"]) if c["answer"] is None else None
+        final = f if f is not None else c
+        out.append(Outcome(idx=c["idx"], answer=decode_opt(final["answer"]),
+                           correct=bool(final["correct"]),
+                           rows=(c, f) if f is not None else (c,)))
+    return out
+
+
+def revote(items: Sequence[Outcome], k: int, same: Same) -> tuple[Any, bool, list[Outcome]]:
+    """Majority vote of the first ``k`` outcomes: (vote result, winner correct, used)."""
+    used = list(items[:k])
+    result = vote([o.answer for o in used], same)
+    correct = any(o.correct for o in used if o.answer is not None and result.winner is not None
+                  and (o.answer == result.winner or same(o.answer, result.winner)))
+    return result, correct, used
+
+
+def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int) -> float:
+    """Mean over items of the expected SC@k accuracy over every k-subset (maj@k)."""
+    from workbench.analysis import maj_at_k
+
+    scores = []
+    for outs in items:
+        good = {o.answer for o in outs if o.correct and o.answer is not None}
+        scores.append(maj_at_k([o.answer for o in outs], good, k) if outs else 0.0)
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def find_run(store: Any, spec: RunSpec, task_name: str) -> str | None:
+    """The newest stored SC run that holds >= N paths for every requested item."""
+    prompt_hash = Prompts().with_overrides(**spec.prompts).hash()
+    cands = store.query(CANDIDATES_SQL, [task_name, spec.model, spec.budget,
+                                         spec.effective_temperature(), spec.seed, prompt_hash,
+                                         spec.n])
+    items = list(spec.items or ())
+    for run_id in cands["run_id"].to_list():
+        got = store.query("SELECT count(DISTINCT item_index) AS c FROM samples "
+                          "WHERE run_id = ? AND list_contains(?, item_index) AND error IS NULL",
+                          [run_id, items])
+        if int(got["c"][0]) == len(set(items)):
+            return str(run_id)
+    return None
+
+
+def instant_events(store: Any, spec: RunSpec, task_name: str, same: Same
+                   ) -> list[Event] | None:
+    """Events of an SC@k run rebuilt from the store, or None when the store cannot answer."""
+    if not recomputable(spec):
+        return None
+    run_id = find_run(store, spec, task_name)
+    if run_id is None:
+        return None
+    samples = store.query(SAMPLES_SQL, [run_id, list(spec.items or ())])
+    paths = store.query(PATHS_SQL, [run_id, samples["sample_id"].to_list()])
+    by_sample: dict[str, list[dict[str, Any]]] = {}
+    for row in paths.iter_rows(named=True):
+        by_sample.setdefault(row["sample_id"], []).append(row)
+    per_item = [outcomes(by_sample.get(s, [])) for s in samples["sample_id"].to_list()]
+    if any(len(o) < spec.n for o in per_item):
+        return None
+    return _events(run_id, spec, task_name, samples, per_item, same)
+
+
+def _events(source: str, spec: RunSpec, task_name: str, samples: pl.DataFrame,
+            per_item: list[list[Outcome]], same: Same) -> list[Event]:
+    k = spec.n
+    rid = f"{source}@k{k}"
+    expected = expected_accuracy(per_item, k)
+    events: list[Event] = [RunStarted(
+        run_id=rid, technique="sc", model=spec.model, task=task_name, n_items=samples.height,
+        seed=spec.seed, params={"from_run": source, "k": k, "expected_maj_at_k": expected,
+                                "budget_tokens": spec.budget, "n": k})]
+    n_correct = 0
+    for srow, outs in zip(samples.iter_rows(named=True), per_item, strict=True):
+        sid = f"{rid}-{srow['item_index']:05d}"
+        result, correct, used = revote(outs, k, same)
+        n_correct += int(correct)
+        tokens_in = tokens_out = 0
+        cost = 0.0
+        for o in used:
+            for r in o.rows:
+                events += _path_events(rid, sid, r)
+                tokens_in += r["tokens_in"] or 0
+                tokens_out += r["tokens_out"] or 0
+                cost += r["cost_usd"] or 0.0
+        events.append(Voted(run_id=rid, sample_id=sid, method="majority",
+                            counts=result.counts, winner=result.winner, tie=result.tie,
+                            tie_break=result.tie_break, n_paths=len(used)))
+        events.append(SampleScored(
+            run_id=rid, sample_id=sid, item_id=decode_text(srow["item_id"] or ""),
+            item_index=srow["item_index"], question=decode_text(srow["question"] or ""),
+            gold=decode_text(srow["gold"] or ""), answer=result.winner, correct=correct,
+            tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, n_calls=0,
+            meta={"from_run": source}))
+    events.append(RunFinished(run_id=rid, status="ok", n_samples=samples.height,
+                              n_correct=n_correct))
+    return events
+
+
+def _path_events(rid: str, sid: str, r: dict[str, Any]) -> list[Event]:
+    pid = f"{rid}:{r['path_id']}"
+    parent = f"{rid}:{r['parent_id']}" if r["parent_id"] else None
+    return [PathStarted(run_id=rid, sample_id=sid, path_id=pid, role=r["role"],
+                        parent_id=parent, model=r["model"] or "", round=r["round"] or 0,
+                        index=r["idx"] or 0),
+            PathFinished(run_id=rid, sample_id=sid, path_id=pid, text=decode_text(r["text"] or ""),
+                         answer=decode_opt(r["answer"]), finish_reason=r["finish_reason"],
+                         truncated=bool(r["truncated"]), tokens_in=r["tokens_in"] or 0,
+                         tokens_out=r["tokens_out"] or 0, cost_usd=r["cost_usd"] or 0.0,
+                         error=decode_opt(r["error"]), correct=r["correct"], cached=True)]

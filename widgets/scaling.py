@@ -1,0 +1,110 @@
+"""Scaling view: accuracy against compute (output tokens per item) for the runs in view.
+
+Each stored run is one point (its technique, budget and N in the hover text); the run in
+flight is a star that moves as ``SampleScored`` events land. The x axis is log-scaled
+because the interesting comparisons span 64 to tens of thousands of tokens per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as W
+import plotly.graph_objects as go
+import polars as pl
+
+from widgets.state import PALETTE
+from workbench.events import SampleScored
+
+RUN_POINTS_SQL = """
+SELECT r.run_id, any_value(r.technique) AS technique, any_value(r.model) AS model,
+       any_value(r.budget_tokens) AS budget_tokens, any_value(r.n_samples) AS n,
+       count(*) AS items, avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
+       avg(s.tokens_out) AS tokens_per_item, min(r.created_at) AS created_at
+FROM samples s JOIN runs r USING (run_id)
+WHERE r.task = ? AND (? IS NULL OR r.model = ?)
+GROUP BY r.run_id ORDER BY created_at
+"""
+
+
+@dataclass(frozen=True)
+class ScalingPoints:
+    """Plot-ready columns (what tests assert on)."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    colors: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+
+
+def technique_color(technique: str) -> str:
+    order = ("direct", "cot", "sc", "adaptive-sc", "refine", "best-of-n", "sc-refine")
+    i = order.index(technique) if technique in order else len(order)
+    return PALETTE[i % len(PALETTE)]
+
+
+def points_from_frame(frame: pl.DataFrame) -> ScalingPoints:
+    """One point per run from :data:`RUN_POINTS_SQL`-shaped rows."""
+    if frame.is_empty():
+        return ScalingPoints()
+    rows = frame.to_dicts()
+    return ScalingPoints(
+        x=[float(r["tokens_per_item"] or 0.0) for r in rows],
+        y=[float(r["accuracy"] or 0.0) for r in rows],
+        labels=[f"{r['technique']} · budget {r['budget_tokens']} · N={r['n']} · "
+                f"{r['items']} items" for r in rows],
+        colors=[technique_color(str(r["technique"])) for r in rows],
+        run_ids=[str(r["run_id"]) for r in rows])
+
+
+def live_point(scored: Sequence[SampleScored]) -> tuple[float, float] | None:
+    """(tokens per item, accuracy) of the samples scored so far, or None if none yet."""
+    if not scored:
+        return None
+    return (sum(s.tokens_out for s in scored) / len(scored),
+            sum(1 for s in scored if s.correct) / len(scored))
+
+
+def stored_points(store: Any, task: str, model: str | None) -> pl.DataFrame:
+    """The per-run accuracy / tokens frame for a task (and model) from the store."""
+    return store.query(RUN_POINTS_SQL, [task, model, model])
+
+
+class ScalingView(W.VBox):
+    """Accuracy vs tokens per item; ``set_runs`` for stored runs, ``update_live`` per flush."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.figure = go.FigureWidget(
+            data=[go.Scatter(x=[], y=[], mode="markers", name="stored runs",
+                             marker={"size": 10, "color": []}, text=[],
+                             hovertemplate="%{text}<br>%{x:.0f} tokens/item · "
+                                           "acc %{y:.0%}<extra></extra>"),
+                  go.Scatter(x=[], y=[], mode="markers", name="this run",
+                             marker={"size": 16, "symbol": "star", "color": "#000"})],
+            layout={"height": 300, "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+                    "xaxis": {"type": "log", "title": "output tokens per item"},
+                    "yaxis": {"title": "accuracy", "range": [0, 1.05]},
+                    "title": {"text": "Accuracy vs compute"}})
+        super().__init__([self.figure], **kwargs)
+        self.add_class("wb-scaling")
+        self.points = ScalingPoints()
+        self.live: tuple[float, float] | None = None
+
+    def set_runs(self, frame: pl.DataFrame) -> None:
+        self.points = points_from_frame(frame)
+        with self.figure.batch_update():
+            trace = self.figure.data[0]
+            trace.x, trace.y = self.points.x, self.points.y
+            trace.text, trace.marker.color = self.points.labels, self.points.colors
+
+    def update_live(self, scored: Sequence[SampleScored]) -> None:
+        point = live_point(scored)
+        if point == self.live:
+            return
+        self.live = point
+        trace = self.figure.data[1]
+        with self.figure.batch_update():
+            trace.x, trace.y = ([point[0]], [point[1]]) if point else ([], [])

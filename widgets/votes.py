@@ -1,0 +1,132 @@
+"""Vote distribution: a live bar chart of the focused item's answers.
+
+Before the technique votes, bars count the answers of finished paths as they land; once a
+``Voted`` event arrives its counts (weights for verifier votes), winner, tie-break and
+adaptive-stopping fields take over. The gold answer is always shown (a zero bar if no path
+found it) so "the right answer never came up" is visible at a glance.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as W
+import plotly.graph_objects as go
+
+from widgets.state import NO_ANSWER_COLOR, SampleView, answer_colors
+
+
+@dataclass(frozen=True)
+class VoteChartData:
+    """Everything the chart draws, as plain data (what tests assert on)."""
+
+    answers: list[str] = field(default_factory=list)
+    counts: list[float] = field(default_factory=list)
+    colors: list[str] = field(default_factory=list)
+    gold_index: int | None = None
+    winner: str | None = None
+    method: str = "live"
+    n_paths: int = 0
+    stopped_early: bool = False
+    samples_saved: int = 0
+    tokens_saved_est: int = 0
+    tie_break: str | None = None
+
+    def count_of(self, answer: str) -> float:
+        return self.counts[self.answers.index(answer)] if answer in self.answers else 0.0
+
+
+def _gold_answer(sample: SampleView, answers: list[str]) -> str | None:
+    """Which bar is gold: an answer some path got right, else the stored gold text."""
+    for p in sample.paths.values():
+        ans = sample.outcome_answer(p)
+        if ans in answers and sample.outcome_correct(p):
+            return ans
+    return sample.gold or None
+
+
+def vote_chart_data(sample: SampleView | None) -> VoteChartData:
+    """Bars for one item: the Voted counts if the vote happened, else the live tally."""
+    if sample is None:
+        return VoteChartData()
+    v = sample.vote
+    counts: dict[str, float] = dict(v.counts) if v is not None else \
+        {a: float(c) for a, c in sample.live_counts().items()}
+    answers = list(counts)
+    gold = _gold_answer(sample, answers)
+    if gold is not None and gold not in counts:
+        answers.append(gold)
+        counts[gold] = 0.0
+    seen: list[str | None] = [sample.outcome_answer(p) for p in sample.paths.values()
+                              if p.role in ("path", "direct", "refine")]
+    palette = answer_colors(seen + list(answers))
+    winner = v.winner if v is not None else (max(answers, key=lambda a: counts[a])
+                                               if any(counts.values()) else None)
+    return VoteChartData(
+        answers=answers, counts=[counts[a] for a in answers],
+        colors=[palette.get(a, NO_ANSWER_COLOR) for a in answers],
+        gold_index=answers.index(gold) if gold is not None else None, winner=winner,
+        method=v.method if v is not None else "live",
+        n_paths=v.n_paths if v is not None else int(sum(counts.values())),
+        stopped_early=bool(v and v.stopped_early), samples_saved=v.samples_saved if v else 0,
+        tokens_saved_est=v.tokens_saved_est if v else 0,
+        tie_break=v.tie_break if v is not None else None)
+
+
+def summary_html(d: VoteChartData) -> str:
+    """The caption under the chart: winner, gold, adaptive stopping and tokens saved."""
+    if not d.answers:
+        return '<span class="wb-vote-summary">No answers yet.</span>'
+    gold = d.answers[d.gold_index] if d.gold_index is not None else None
+    bits = [f"{d.method} vote over {d.n_paths} paths",
+            f"winner <b>{html.escape(str(d.winner))}</b>"]
+    if d.tie_break:
+        bits.append(f"tie broken by {html.escape(d.tie_break)}")
+    if gold is not None:
+        mark = "✓" if d.winner == gold else "✗"
+        bits.append(f"gold <b>{html.escape(gold)}</b> {mark}")
+    if d.stopped_early:
+        bits.append(f'<span class="wb-vote-stopped">adaptive stop: saved {d.samples_saved} '
+                    f"paths (~{d.tokens_saved_est} tokens)</span>")
+    return f'<span class="wb-vote-summary">{" · ".join(bits)}</span>'
+
+
+def bar_labels(d: VoteChartData) -> list[str]:
+    labels = []
+    for i, a in enumerate(d.answers):
+        tags = (["★ gold"] if i == d.gold_index else []) + (["winner"] if a == d.winner else [])
+        labels.append(" ".join(tags))
+    return labels
+
+
+class VoteChart(W.VBox):
+    """A plotly FigureWidget bar chart plus a caption; redraw with :meth:`update`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.figure = go.FigureWidget(
+            data=[go.Bar(x=[], y=[], marker={"color": [], "line": {"width": [], "color": "#222"}},
+                         text=[], textposition="outside")],
+            layout={"height": 260, "width": 420, "margin": {"l": 40, "r": 10, "t": 30, "b": 40},
+                    "xaxis": {"type": "category", "title": "answer"},
+                    "yaxis": {"title": "votes"}, "title": {"text": "Vote distribution"}})
+        self.caption = W.HTML(summary_html(VoteChartData()))
+        self.caption.add_class("wb-vote-caption")
+        super().__init__([self.figure, self.caption], **kwargs)
+        self.add_class("wb-vote-chart")
+        self.data = VoteChartData()
+
+    def update(self, sample: SampleView | None) -> None:
+        d = vote_chart_data(sample)
+        if d == self.data:
+            return
+        self.data = d
+        with self.figure.batch_update():
+            bar = self.figure.data[0]
+            bar.x = d.answers
+            bar.y = d.counts
+            bar.text = bar_labels(d)
+            bar.marker.color = d.colors
+            bar.marker.line.width = [3 if a == d.winner else 0 for a in d.answers]
+        self.caption.value = summary_html(d)
