@@ -61,6 +61,9 @@ def run_cmd(
     concurrency: Annotated[int | None, typer.Option(help="items in flight")] = None,
     db: DbOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    spool: Annotated[bool, typer.Option(help="if another process holds --db, record into a "
+                                             "spool file merged later (else: error)")
+                     ] = True,
 ) -> None:
     """Run one technique on a task; every trace goes to the DuckDB file."""
     from workbench.runner import RunSpec
@@ -68,15 +71,17 @@ def run_cmd(
     spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
                    budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
                    seed=seed, limit=limit, offset=offset, concurrency=concurrency)
-    results = run_specs([spec], db or default_db(), progress=not quiet)
+    results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool)
     if results[0].n_errors:
         typer.secho(f"{results[0].n_errors} sample(s) failed; their errors and partial text "
                     "are in the samples/paths tables.", fg="yellow", err=True)
 
 
-def run_specs(specs: list[Any], db: str, progress: bool) -> list[Any]:
-    """Run specs one after another into ``db`` and print the summary table."""
+def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> list[Any]:
+    """Run specs one after another into ``db`` and print the summary table. If another
+    process holds ``db`` (a notebook kernel), the runs go to a spool merged later."""
     from workbench.api import run_experiment_async, validate
+    from workbench.store.spool import main_path_of, try_merge
     from workbench.store.store import Store
     from workbench.summary import print_table, summarise
 
@@ -85,9 +90,17 @@ def run_specs(specs: list[Any], db: str, progress: bool) -> list[Any]:
     async def go(store: Any) -> list[Any]:
         return [await run_experiment_async(s, store=store, progress=progress) for s in specs]
 
-    with Store.open(db) as store:
+    with Store.open(db, spool_if_locked=spool) as store:
+        spooled = main_path_of(store) is not None
+        if spooled:
+            typer.secho(f"note: {db} is in use by another process; recording into "
+                        f"{store.path} (merged into {db} when that process next opens it "
+                        "or calls store.ingest_spools()).", fg="yellow", err=True)
         results = asyncio.run(go(store))
-        print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {db}")
+        print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {store.path}")
+    if spooled and try_merge(db):
+        typer.secho(f"merged the spool into {db} (no other process holds it now).",
+                    fg="yellow", err=True)
     return results
 
 
@@ -204,6 +217,38 @@ def analyze(db: DbOpt = None,
         typer.echo(f"PNG: {report.png}")
     for reason in report.skipped:
         typer.echo(f"skipped: {reason}")
+
+
+@app.command()
+@guarded
+def export(run_id: Annotated[str, typer.Argument(help="the run to export")],
+           db: DbOpt = None,
+           html: Annotated[str | None, typer.Option("--html", help="self-contained offline "
+                                                            "HTML report of the run")] = None,
+           parquet: Annotated[str | None, typer.Option("--parquet", help="folder for one "
+                                                               "Parquet file per table")] = None,
+           ) -> None:
+    """Export a run: an offline HTML report (no CDN) and/or Parquet files of its traces."""
+    from workbench.export import export_parquet, export_run_html
+
+    if not html and not parquet:
+        fail("say what to write: --html FILE and/or --parquet DIR.")
+    source = db or default_db()
+    if html:
+        typer.echo(str(export_run_html(source, run_id, html)))
+    if parquet:
+        for table, path in export_parquet(source, parquet, [run_id]).items():
+            typer.echo(f"{table}: {path}")
+
+
+@app.command("export-notebook")
+@guarded
+def export_notebook(notebook: Annotated[str, typer.Argument(help="an executed .ipynb")],
+                    html: Annotated[str, typer.Option("--html", help="output file")]) -> None:
+    """A notebook (with its saved widget state) as one offline HTML file."""
+    from workbench.export import export_notebook_html
+
+    typer.echo(str(export_notebook_html(notebook, html)))
 
 
 @local_app.command("status")

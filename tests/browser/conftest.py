@@ -1,0 +1,85 @@
+"""Fixtures for the real-browser tier: one JupyterLab + one Chromium per session.
+
+Skipped (with the reason) only when /usr/bin/chromium is missing on a developer machine;
+in CI (``CI=true``) a missing browser is a failure, so the tier can never silently vanish.
+Install it with ``make browser-deps`` (Debian's chromium; never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import wb_browser as wb  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not wb.chromium_available():
+        reason = (f"{wb.CHROMIUM} not found: run `make browser-deps` "
+                  "(apt-get install chromium); never `playwright install`.")
+        if wb.in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return wb.CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp copy of notebooks/ (kernels write their trace DBs next to it, not the repo)."""
+    return wb.copy_notebooks(tmp_path_factory.mktemp("lab-root"))
+
+
+@pytest.fixture(scope="session")
+def lab(chromium: str, lab_root: Path, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[wb.LabServer]:
+    work = tmp_path_factory.mktemp("lab-work")
+    server = wb.start_lab(lab_root, work, env={"WORKBENCH_DB": str(work / "traces.duckdb")})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = wb.launch_chromium(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def net() -> wb.NetGuard:
+    """Records every request; anything not to 127.0.0.1/localhost is aborted."""
+    return wb.NetGuard()
+
+
+@pytest.fixture
+def page(browser: Any, lab: wb.LabServer, net: wb.NetGuard,
+         request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    net.install(context)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        wb.screenshot(pg, f"FAILED-{request.node.name}")
+    context.close()
+    lab.delete_sessions()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()  # type: ignore[attr-defined]
+    if rep.when == "call":
+        item.rep_call = rep  # type: ignore[attr-defined]
