@@ -27,7 +27,8 @@ def local_config() -> ModelConfig:
 
     ep = ensure_local_server()
     return ModelConfig(litellm_model=f"openai/{ep.model_name}", api_base=ep.api_base,
-                       api_key="local", native_n=True, concurrency=ep.n_parallel,
+                       api_key="local", native_n=True, max_native_n=ep.n_parallel,
+                       concurrency=ep.n_parallel,
                        params_count=float(ep.params_count), retry=LOCAL_RETRY)
 
 
@@ -35,6 +36,13 @@ def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | No
     entry = (cfg if cfg is not None else load_config()).get("models", {}).get(name)
     if entry is None:
         return None
+    if entry.get("router"):  # a pool of deployments behind litellm's Router
+        from workbench.backends.router import router_spec
+
+        spec = router_spec(name, entry)
+        return ModelConfig(litellm_model=spec.first_model, router=spec,
+                           native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
+                           params_count=entry.get("params"))
     return ModelConfig(litellm_model=str(entry["model"]), api_base=entry.get("api_base"),
                        api_key_env=entry.get("api_key_env"), native_n=entry.get("native_n"),
                        concurrency=entry.get("concurrency"),
@@ -58,7 +66,10 @@ def list_models() -> list[dict[str, Any]]:
     cfg = load_config()
     for name, entry in cfg.get("models", {}).items():
         env = entry.get("api_key_env")
-        rows.append({"name": name, "model": entry.get("model", "?"),
-                     "where": entry.get("api_base") or "provider default",
+        pool = entry.get("deployments") if entry.get("router") else None
+        rows.append({"name": name, "model": entry.get("model") or (
+                         pool[0].get("model", "?") if pool else "?"),
+                     "where": f"router over {len(pool)} deployments" if pool
+                     else entry.get("api_base") or "provider default",
                      "key": f"${env}" if env else "provider default variable"})
     return rows

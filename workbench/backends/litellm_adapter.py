@@ -17,17 +17,15 @@ Why it looks like this (each choice measured on litellm 1.110, see field notes):
   ``n`` choices yields error results for the missing ones, never a shorter list. (litellm
   drops choices that stream no text when ``n > 1``, so an empty choice is reported as
   missing too; with ``n == 1`` an empty answer is an ordinary ok result.)
-* Per-choice usage that sums to what the call is billed: ``tokens_out`` (visible text) is
-  the provider's count for single requests; with native ``n`` it is counted per choice from
-  the stream (logprob entries when asked for, else content deltas: one token per delta on
-  OpenAI and llama.cpp), scaled up to the provider's total when that is larger (llama.cpp
-  reports only one choice's tokens, so then our count stands). The prompt is billed once
-  per request, so with native ``n`` its tokens are split evenly over the choices; with
-  fan-out each choice carries its own full prompt (it really was sent ``n`` times).
-  ``tokens_reasoning`` is separate from ``tokens_out``; cost bills both as output.
-* With native ``n`` litellm keeps only one choice's finish reason, so per-choice finish is
-  inferred: "length" if the choice reached ``max_tokens``, else "stop"
-  (``extra["finish_reason_inferred"]``).
+* Per-choice usage that sums to what the call is billed, and per-choice finish reasons
+  with native ``n``: see :mod:`workbench.backends.usage` (the stream bookkeeping lives
+  there). With fan-out each choice carries its own full prompt (it was sent ``n`` times).
+* litellm aborts a stream whose last 100 chunks are identical ("the model is repeating the
+  same chunk"). That is a legitimate, if degenerate, output of small models; our
+  ``max_tokens`` and clocks already bound it, so the check is switched off and such a path
+  ends as "length" (truncated) instead of a provider error.
+* A model name configured with ``router = true`` is a pool of deployments served through
+  litellm's Router: see :mod:`workbench.backends.router`.
 * API keys come from the environment or the config, are never logged, and are scrubbed
   from every error text. User mistakes (unknown model, missing key, bad key, unsupported
   parameter) raise :class:`WorkbenchError` at the first call; provider faults never raise.
@@ -44,8 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from workbench.backends import router as pool
 from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
-from workbench.backends.pricing import Price, cost_usd, is_priced
+from workbench.backends.pricing import Price
 from workbench.backends.retry import (
     Clock,
     RetryPolicy,
@@ -53,6 +52,7 @@ from workbench.backends.retry import (
     scrub,
     user_error_advice,
 )
+from workbench.backends.usage import StreamState, results
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -71,6 +71,8 @@ def _lib() -> Any:
         litellm.suppress_debug_info = True  # no "Give Feedback" banners on stdout
         litellm.disable_hf_tokenizer_download = True  # offline: no hub lookups
         litellm.disable_token_counter = True  # we count tokens ourselves
+        # see the module docstring (Final in litellm, but read at run time)
+        setattr(litellm, "REPEATED_STREAMING_CHUNK_LIMIT", 10**9)  # noqa: B010
         _litellm = litellm
     return _litellm
 
@@ -85,18 +87,23 @@ class ModelConfig:
     api_key_env: str | None = None
     api_key: str | None = field(default=None, repr=False)
     native_n: bool | None = None  # None: decide from the provider
+    max_native_n: int | None = None  # larger n is split into several native requests
     concurrency: int | None = None  # None: 8 for a loopback server, 16 for a remote API
     params_count: float | None = None  # parameters, for FLOP estimates elsewhere
     price: Price | None = None  # overrides litellm's table; local servers default to 0
     retry: RetryPolicy | None = None  # None: the backend's policy
     params: Mapping[str, Any] = field(default_factory=dict)  # extra litellm kwargs
+    router: pool.RouterSpec | None = None  # a pool of deployments (litellm_model: the first)
 
     @property
     def is_local(self) -> bool:
+        if self.router is not None:
+            return all(d.is_local for d in self.router.deployments)
         return bool(self.api_base) and urlparse(self.api_base).hostname in _LOOPBACK
 
 
 Resolver = Callable[[str], ModelConfig | None]
+
 
 class _NoNativeN(Exception):
     """The provider rejected ``n``: fan out instead."""
@@ -115,6 +122,8 @@ class LiteLLMBackend:
         self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                               dict[str, asyncio.Semaphore]] = (
             weakref.WeakKeyDictionary())
+        self._routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                 dict[str, Any]] = weakref.WeakKeyDictionary()
 
     # ---- configuration and up-front checks ------------------------------------------
     def config_for(self, model: str) -> ModelConfig:
@@ -130,17 +139,28 @@ class LiteLLMBackend:
 
     def _secrets(self, cfg: ModelConfig) -> tuple[str, ...]:
         key = self._api_key(cfg)
-        return (key,) if key and key != "local" else ()
+        mine = (key,) if key and key != "local" else ()
+        return mine + (pool.secrets(cfg.router) if cfg.router is not None else ())
 
     def provider_of(self, cfg: ModelConfig) -> str:
+        api_base = cfg.router.deployments[0].api_base if cfg.router else cfg.api_base
         _, provider, _, _ = _lib().get_llm_provider(model=cfg.litellm_model,
-                                                    api_base=cfg.api_base)
+                                                    api_base=api_base)
         return str(provider)
 
     def check_model(self, model: str) -> None:
         """Raise :class:`WorkbenchError` if ``model`` cannot work: litellm does not know
-        its provider, or its API key is missing. Makes no network call."""
+        its provider, or its API key is missing. Makes no network call. A pool checks
+        every deployment."""
         cfg = self.config_for(model)
+        if cfg.router is None:
+            self._check_one(model, cfg)
+            return
+        for d in cfg.router.deployments:
+            self._check_one(model, ModelConfig(litellm_model=d.model, api_base=d.api_base,
+                                               api_key_env=d.api_key_env))
+
+    def _check_one(self, model: str, cfg: ModelConfig) -> None:
         try:
             self.provider_of(cfg)
         except Exception as exc:
@@ -179,7 +199,8 @@ class LiteLLMBackend:
         """One semaphore per model per event loop (a semaphore binds to its loop)."""
         per_loop = self._sems.setdefault(asyncio.get_running_loop(), {})
         if model not in per_loop:
-            limit = cfg.concurrency or (8 if cfg.is_local else 16)
+            default = cfg.router.capacity if cfg.router else (8 if cfg.is_local else 16)
+            limit = cfg.concurrency or default
             per_loop[model] = asyncio.Semaphore(limit)
         return per_loop[model]
 
@@ -190,8 +211,12 @@ class LiteLLMBackend:
         self._check_once(req.model)
         cfg = self.config_for(req.model)
         if req.n > 1 and self.native_n(cfg):
+            step = min(req.n, cfg.max_native_n or req.n)  # llama.cpp: n <= its slots
             try:
-                return await self._call(req, cfg, req.n, 0, on_delta)
+                chunks = await asyncio.gather(*(
+                    self._call(req, cfg, min(step, req.n - start), start, on_delta)
+                    for start in range(0, req.n, step)))
+                return [r for chunk in chunks for r in chunk]
             except _NoNativeN:
                 self._no_native.add(cfg.litellm_model)
         parts = await asyncio.gather(*(self._call(req, cfg, 1, i, on_delta)
@@ -217,9 +242,12 @@ class LiteLLMBackend:
             kw["top_p"] = req.top_p
         if req.logprobs:
             kw["logprobs"] = True
-        if cfg.api_base:
+            kw["top_logprobs"] = 1  # llama.cpp sends 20 alternatives per token otherwise
+        if cfg.router is not None:
+            kw["model"] = cfg.router.name  # the pool; each deployment has its base and key
+        elif cfg.api_base:
             kw["api_base"] = cfg.api_base
-        key = self._api_key(cfg)
+        key = self._api_key(cfg) if cfg.router is None else None
         if key is not None:
             kw["api_key"] = key
         kw.update(_thinking_params(self.provider_of(cfg), cfg.litellm_model, req,
@@ -233,18 +261,23 @@ class LiteLLMBackend:
         policy = cfg.retry or self.retry
         extra: dict[str, Any] = {"native_n": n > 1}
         kwargs = self._kwargs(req, cfg, n, offset, policy, extra)
+        complete = self._completion(cfg)
         loop = asyncio.get_running_loop()
         t_call = loop.time()
         clock = Clock(policy)
-        attempt, exc = 0, None
+        attempt, waits, exc = 0, 0, None
         while True:
             attempt += 1
-            state = _Stream(n, offset)
+            state = StreamState(n, offset)
             async with self._semaphore(req.model, cfg):
                 clock.start_attempt(loop.time())
-                exc = await self._attempt(kwargs, state, clock, on_delta)
+                exc = await self._attempt(complete, kwargs, state, clock, on_delta)
             if exc is None:
                 break
+            if _may_wait(exc, clock, loop.time()):  # a pool with no free slot: not a failure
+                attempt, waits = attempt - 1, waits + 1
+                await asyncio.sleep(BACKPRESSURE_WAIT_S)
+                continue
             self._raise_user_errors(exc, cfg, n)
             delay = policy.next_delay(exc, attempt, state.streamed, clock, loop.time())
             if delay is None:
@@ -252,11 +285,27 @@ class LiteLLMBackend:
             await asyncio.sleep(delay)
         first = clock.first_start if clock.first_start is not None else t_call
         extra.update(attempts=attempt, queue_ms=(first - t_call) * 1000.0)
+        if waits:
+            extra["pool_waits"] = waits
         error = None if exc is None else self._error_text(exc, cfg, attempt)
-        return _results(state, req, cfg, error, extra, (loop.time() - first) * 1000.0)
+        price = cfg.price if cfg.price is not None else (Price(0.0, 0.0) if cfg.is_local
+                                                         else None)
+        return results(state, req, cfg.litellm_model, price, error, extra,
+                       (loop.time() - first) * 1000.0)
 
-    async def _attempt(self, kwargs: dict[str, Any], state: _Stream,
-                       clock: Clock, on_delta: DeltaCallback | None
+    def _completion(self, cfg: ModelConfig) -> Callable[..., Any]:
+        """``litellm.acompletion``, or the pool's Router (one per pool per event loop: its
+        clients and slot counters belong to the loop that made them)."""
+        if cfg.router is None:
+            return _lib().acompletion  # type: ignore[no-any-return]
+        per_loop = self._routers.setdefault(asyncio.get_running_loop(), {})
+        found = per_loop.get(cfg.router.name)
+        if found is None:
+            found = per_loop[cfg.router.name] = _lib().Router(**pool.router_kwargs(cfg.router))
+        return found.acompletion  # type: ignore[no-any-return]
+
+    async def _attempt(self, complete: Callable[..., Any], kwargs: dict[str, Any],
+                       state: StreamState, clock: Clock, on_delta: DeltaCallback | None
                        ) -> BaseException | None:
         """Run one HTTP attempt to completion; return its exception instead of raising."""
         loop = asyncio.get_running_loop()
@@ -265,7 +314,7 @@ class LiteLLMBackend:
         try:
             async with asyncio.timeout(None) as cm:
                 which = clock.arm(cm, loop.time(), state.streamed)
-                resp = await _lib().acompletion(**kwargs)
+                resp = await complete(**kwargs)
                 iterator = resp.__aiter__()
                 while True:
                     which = clock.arm(cm, loop.time(), state.streamed)
@@ -300,6 +349,17 @@ class LiteLLMBackend:
     def _error_text(self, exc: BaseException, cfg: ModelConfig, attempts: int) -> str:
         msg = scrub(str(exc), self._secrets(cfg)).strip().replace("\n", " ")
         return f"{type(exc).__name__}: {msg[:800]} (after {attempts} attempt(s))"
+
+
+BACKPRESSURE_WAIT_S = 0.05
+"""How long a call waits for a pool slot before asking the router again."""
+
+
+def _may_wait(exc: BaseException, clock: Clock, now: float) -> bool:
+    """A pool refused for lack of a free slot and the deadline leaves time to wait."""
+    if not pool.is_backpressure(exc):
+        return False
+    return clock.deadline_at is None or now + BACKPRESSURE_WAIT_S < clock.deadline_at
 
 
 async def _close(resp: Any) -> None:
@@ -361,127 +421,3 @@ def _thinking_params(provider: str, model: str, req: GenRequest,
         return {"reasoning_effort": _effort(budget, model)}
     extra["thinking_budget_ignored"] = True
     return {}
-
-
-# ---- stream accumulation and per-choice results -----------------------------------------
-@dataclass
-class _Choice:
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    deltas: int = 0
-    reasoning_deltas: int = 0
-    logprobs: list[float] = field(default_factory=list)
-    finish: str | None = None
-    ttft_s: float | None = None
-
-
-class _Stream:
-    """What one attempt received, per choice (indices local to the request)."""
-
-    def __init__(self, n: int, offset: int) -> None:
-        self.n, self.offset = n, offset
-        self.choices: dict[int, _Choice] = {}
-        self.usage: Any = None
-        self.streamed = False  # any text (answer or reasoning) arrived: no more retries
-
-    def total_deltas(self) -> int:
-        return sum(c.deltas + c.reasoning_deltas for c in self.choices.values())
-
-    def absorb(self, chunk: Any, t_s: float, on_delta: DeltaCallback | None) -> None:
-        if getattr(chunk, "usage", None) is not None:
-            self.usage = chunk.usage
-        for c in getattr(chunk, "choices", None) or ():
-            idx = int(getattr(c, "index", 0) or 0)
-            if idx >= self.n:
-                continue
-            ch = self.choices.setdefault(idx, _Choice())
-            delta = getattr(c, "delta", None)
-            thought = getattr(delta, "reasoning_content", None)
-            content = getattr(delta, "content", None)
-            if thought:
-                ch.reasoning.append(thought)
-                ch.reasoning_deltas += 1
-            if content:
-                ch.text.append(content)
-                ch.deltas += 1
-                if on_delta is not None:
-                    on_delta(self.offset + idx, content)
-            if (thought or content) and ch.ttft_s is None:
-                ch.ttft_s = t_s
-                self.streamed = True
-            lp = getattr(getattr(c, "logprobs", None), "content", None)
-            if lp:
-                ch.logprobs.extend(float(x.logprob) for x in lp)
-            if getattr(c, "finish_reason", None):
-                ch.finish = str(c.finish_reason)
-
-
-def _split(total: int, weights: list[int]) -> list[int]:
-    """Split ``total`` into integers proportional to ``weights`` (largest remainder);
-    evenly when all weights are zero. The parts always sum to ``total``."""
-    w = weights if sum(weights) > 0 else [1] * len(weights)
-    raw = [total * x / sum(w) for x in w]
-    parts = [int(r) for r in raw]
-    order = sorted(range(len(w)), key=lambda i: raw[i] - parts[i], reverse=True)
-    for i in order[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
-
-
-def _usage_split(s: _Stream, req: GenRequest, extra: dict[str, Any]
-                 ) -> tuple[list[int], list[int], list[int]]:
-    """Per-choice (tokens_in, tokens_out, tokens_reasoning); see the module docstring."""
-    chs = [s.choices.get(i, _Choice()) for i in range(s.n)]
-    counted = [len(c.logprobs) or c.deltas for c in chs]
-    u = s.usage
-    details = getattr(u, "completion_tokens_details", None) if u is not None else None
-    r_total = int(getattr(details, "reasoning_tokens", 0) or 0)
-    if u is not None and getattr(u, "prompt_tokens", None) is not None:
-        p_total = int(u.prompt_tokens)
-    else:  # stream died before usage: estimate ~4 characters per token, and say so
-        p_total = sum(len(str(m.get("content", ""))) for m in req.messages) // 4
-        extra["tokens_estimated"] = True
-    c_total = getattr(u, "completion_tokens", None) if u is not None else None
-    out_total = None if c_total is None else max(0, int(c_total) - r_total)
-    if out_total is None:
-        outs = counted
-        extra["tokens_estimated"] = True
-    elif s.n == 1 or out_total > sum(counted):
-        outs = _split(out_total, counted)
-    else:  # llama.cpp with n > 1 reports only one choice's tokens: our count is better
-        outs = counted
-    reasoning = _split(r_total, [c.reasoning_deltas for c in chs])
-    return _split(p_total, [1] * s.n), outs, reasoning
-
-
-def _results(s: _Stream, req: GenRequest, cfg: ModelConfig, error: str | None,
-             extra: dict[str, Any], latency_ms: float) -> list[GenResult]:
-    ins, outs, reasons = _usage_split(s, req, extra)
-    price = cfg.price if cfg.price is not None else (Price(0.0, 0.0) if cfg.is_local else None)
-    if price is None and not is_priced(cfg.litellm_model):
-        extra["cost_unknown"] = True
-    results = []
-    for i in range(s.n):
-        ch = s.choices.get(i)
-        text = "".join(ch.text) if ch else ""
-        if ch is None:
-            err: str | None = error or (
-                f"no text for choice {i} of {s.n}: the provider returned fewer choices, or "
-                "an empty one (litellm drops empty choices when n > 1)")
-            finish: str | None = "error"
-        elif error is not None and ch.finish is None:
-            err, finish = error, "error"
-        else:
-            err = None
-            finish = ch.finish if s.n == 1 and ch.finish else (
-                "length" if outs[i] >= req.max_tokens else "stop")
-        results.append(GenResult(
-            index=s.offset + i, text=text, finish_reason=finish, tokens_in=ins[i],
-            tokens_out=outs[i], tokens_reasoning=reasons[i],
-            cost_usd=cost_usd(cfg.litellm_model, ins[i], outs[i] + reasons[i], price),
-            logprob_mean=(sum(ch.logprobs) / len(ch.logprobs)) if ch and ch.logprobs else None,
-            ttft_ms=None if ch is None or ch.ttft_s is None else ch.ttft_s * 1000.0,
-            latency_ms=latency_ms, error=err,
-            reasoning_text="".join(ch.reasoning) if ch else "",
-            extra=dict(extra, finish_reason_inferred=s.n > 1)))
-    return results
