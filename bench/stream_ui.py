@@ -72,7 +72,7 @@ explorer"""
 
 COUNTERS_CELL = ("import json; _p = explorer.live.paths; _s = explorer.live.sink; "
                  "print(json.dumps({'delta_messages': _p.messages_sent, "
-                 "'flushes': _s.flushes, "
+                 "'texts_syncs': _p.texts_syncs, 'flushes': _s.flushes, "
                  "'render_ms_total': round(sum(m for m, _ in render_log)), "
                  "'slowest_renders': [(round(m), s) for m, s in sorted(render_log, "
                  "key=lambda r: -r[0])[:4]]}))")

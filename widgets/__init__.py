@@ -1,4 +1,4 @@
-"""Notebook widgets for the Inference Workbench (ipywidgets 8, anywidget, plotly).
+"""Notebook widgets for the Inference Workbench (ipywidgets 8, anywidget, inline SVG charts).
 
 ``Explorer`` is the whole workbench in one widget; the parts (live paths, vote chart,
 refinement diff, prompt lab, trace browser, scaling view, progress) are usable alone.

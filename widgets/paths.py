@@ -2,15 +2,19 @@
 
 Why an anywidget with two channels: the card list (``paths``, small) is a synced trait
 redrawn at flush rate; the streamed text goes as delta *messages* (only new characters,
-with their offset) at <= 20 Hz; the full texts (``texts``, large) are re-synced on a slow
-cadence and at the end. Messages sent before the widget is displayed are lost, so the
-slow trait is what makes a late-displayed or re-rendered widget complete; the offsets let
-the front-end ignore text it already has and notice gaps.
+with their offset) at <= 20 Hz; the full texts (``texts``, large) are synced when a run
+ends or another item is shown, when a text changed other than by deltas (a final text
+that differs from the stream), and when a front-end asks for it. Messages sent before the
+widget is displayed are lost, so a late-displayed or re-rendered view starts from
+``texts``; the offsets let it ignore text it already has and notice a gap, and on a gap
+it sends ``{"type": "resync"}``. There is no periodic full re-sync while streaming: with
+16 long paths it re-sent every text twice a second, O(text) per sync for nothing.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,8 @@ from widgets.state import (
 
 STATIC = Path(__file__).parent / "static"
 TEXTS_INTERVAL_S = 0.5
-"""How often the full texts trait is re-synced while streaming (deltas fill the gaps)."""
+"""While streaming, full ``texts`` syncs (a changed final text, a resync request) are at
+least this far apart."""
 
 BADGES = {"running": "…", "truncated": "✂ truncated", "stopped": "■ stopped",
           "error": "⚠ error"}
@@ -100,25 +105,50 @@ class PathsView(anywidget.AnyWidget):
         self._texts_at = 0.0
         self._texts_dirty = False
         self._shown: tuple[str | None, str | None] = (None, None)
+        self._front: dict[str, int] = {}  # per path: chars a front-end holds (texts + deltas)
+        self._state: RunState | None = None
+        self.clock: Callable[[], float] = time.monotonic  # tests pass a fake clock
         self.messages_sent = 0
+        self.texts_syncs = 0
+        self.on_msg(self._on_front_msg)
 
     def update(self, state: RunState, stale: set[str], deltas: list[Delta]) -> None:
-        """Apply one flush: cards if stale, deltas as one message, texts on a slow cadence."""
-        full = "paths" in stale
-        if full:
+        """Apply one flush: cards if stale, deltas as one message, full texts when needed."""
+        self._state = state
+        if "paths" in stale:
             self.header = header_text(state)
             self.paths = path_cards(state.focused)
         if deltas:
             self.send({"type": "deltas", "items": deltas})
             self.messages_sent += 1
-        self._texts_dirty |= bool(deltas) or full
-        now = time.monotonic()
+            for d in deltas:
+                self._front[d["path"]] = d["offset"] + len(d["text"])
         shown = (state.run_id, state.focus)
-        urgent = state.status != "running" or shown != self._shown  # run end, new item
-        if self._texts_dirty and (urgent or now - self._texts_at >= TEXTS_INTERVAL_S):
+        if state.status != "running" or shown != self._shown:  # run end, new item
             self._shown = shown
-            self.texts = texts_of(state.focused)
-            self._texts_at, self._texts_dirty = now, False
+            self._sync_texts(state)
+            return
+        sample = state.focused
+        self._texts_dirty |= sample is not None and any(
+            len(p.text) != self._front.get(pid, 0) for pid, p in sample.paths.items())
+        if self._texts_dirty and self.clock() - self._texts_at >= TEXTS_INTERVAL_S:
+            self._sync_texts(state)
+
+    def _sync_texts(self, state: RunState) -> None:
+        texts = texts_of(state.focused)
+        if texts != self.texts:
+            self.texts = texts
+            self.texts_syncs += 1
+        self._front = {pid: len(t) for pid, t in texts.items()}
+        self._texts_at, self._texts_dirty = self.clock(), False
+
+    def _on_front_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A front-end saw a gap (it was displayed late, or lost a message): resend all."""
+        if not isinstance(content, dict) or content.get("type") != "resync":
+            return
+        self._texts_dirty = True
+        if self._state is not None and self._state.status != "running":
+            self._sync_texts(self._state)  # no flush is coming: answer now
 
 
 def texts_of(sample: SampleView | None) -> dict[str, str]:

@@ -3,6 +3,8 @@
 Each stored run is one point (its technique, budget and N in the hover text); the run in
 flight is a star that moves as ``SampleScored`` events land. The x axis is log-scaled
 because the interesting comparisons span 64 to tens of thousands of tokens per item.
+The chart is inline SVG in an ``HTML`` widget (:mod:`widgets.svgchart`), so the saved
+notebook shows the points as they were, without a plotly bundle in the widget state.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as W
-import plotly.graph_objects as go
 import polars as pl
 
 from widgets.state import PALETTE
+from widgets.svgchart import Point, scatter_svg
 from workbench.events import SampleScored
 
 RUN_POINTS_SQL = """
@@ -38,6 +40,7 @@ class ScalingPoints:
     labels: list[str] = field(default_factory=list)
     colors: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)
 
 
 def technique_color(technique: str) -> str:
@@ -57,7 +60,8 @@ def points_from_frame(frame: pl.DataFrame) -> ScalingPoints:
         labels=[f"{r['technique']} · budget {r['budget_tokens']} · N={r['n']} · "
                 f"{r['items']} items" for r in rows],
         colors=[technique_color(str(r["technique"])) for r in rows],
-        run_ids=[str(r["run_id"]) for r in rows])
+        run_ids=[str(r["run_id"]) for r in rows],
+        techniques=[str(r["technique"]) for r in rows])
 
 
 def live_point(scored: Sequence[SampleScored]) -> tuple[float, float] | None:
@@ -73,38 +77,41 @@ def stored_points(store: Any, task: str, model: str | None) -> pl.DataFrame:
     return store.query(RUN_POINTS_SQL, [task, model, model])
 
 
+def scaling_svg(points: ScalingPoints, live: tuple[float, float] | None) -> str:
+    """Stored runs as dots (hover: technique, budget, N, items), the live run as a star."""
+    dots = [Point(x, y, color, f"{label}\n{x:.0f} tokens/item · acc {y:.0%}")
+            for x, y, color, label in zip(points.x, points.y, points.colors, points.labels,
+                                          strict=True)]
+    if live is not None:
+        dots.append(Point(live[0], live[1], "#000", f"this run: {live[0]:.0f} tokens/item "
+                                                    f"· acc {live[1]:.0%}", star=True))
+    legend = [(t, technique_color(t)) for t in dict.fromkeys(points.techniques)]
+    if live is not None:
+        legend.append(("★ this run", "#000"))
+    return scatter_svg(dots, title="Accuracy vs compute", x_title="output tokens per item",
+                       y_title="accuracy", legend=legend,
+                       empty="No scored runs yet: run something.")
+
+
 class ScalingView(W.VBox):
     """Accuracy vs tokens per item; ``set_runs`` for stored runs, ``update_live`` per flush."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self.figure = go.FigureWidget(
-            data=[go.Scatter(x=[], y=[], mode="markers", name="stored runs",
-                             marker={"size": 10, "color": []}, text=[],
-                             hovertemplate="%{text}<br>%{x:.0f} tokens/item · "
-                                           "acc %{y:.0%}<extra></extra>"),
-                  go.Scatter(x=[], y=[], mode="markers", name="this run",
-                             marker={"size": 16, "symbol": "star", "color": "#000"})],
-            layout={"height": 300, "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
-                    "xaxis": {"type": "log", "title": "output tokens per item"},
-                    "yaxis": {"title": "accuracy", "range": [0, 1.05]},
-                    "title": {"text": "Accuracy vs compute"}})
-        super().__init__([self.figure], **kwargs)
-        self.add_class("wb-scaling")
         self.points = ScalingPoints()
         self.live: tuple[float, float] | None = None
+        self.chart = W.HTML(scaling_svg(self.points, self.live))
+        super().__init__([self.chart], **kwargs)
+        self.add_class("wb-scaling")
 
     def set_runs(self, frame: pl.DataFrame) -> None:
-        self.points = points_from_frame(frame)
-        with self.figure.batch_update():
-            trace = self.figure.data[0]
-            trace.x, trace.y = self.points.x, self.points.y
-            trace.text, trace.marker.color = self.points.labels, self.points.colors
+        points = points_from_frame(frame)
+        if points != self.points:
+            self.points = points
+            self.chart.value = scaling_svg(self.points, self.live)
 
     def update_live(self, scored: Sequence[SampleScored]) -> None:
         point = live_point(scored)
         if point == self.live:
             return
         self.live = point
-        trace = self.figure.data[1]
-        with self.figure.batch_update():
-            trace.x, trace.y = ([point[0]], [point[1]]) if point else ([], [])
+        self.chart.value = scaling_svg(self.points, self.live)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,7 @@ from widgets.progress import ProgressView, progress_text
 from widgets.prompt_lab import overrides, parse_fewshot, variant_specs
 from widgets.scaling import ScalingView, live_point, points_from_frame
 from widgets.state import RunState
+from widgets.svgchart import Bar, bar_chart_svg, log_ticks, nice_ticks
 from widgets.votes import VoteChart, vote_chart_data
 from workbench.events import (
     PathFinished,
@@ -48,6 +50,17 @@ def small_run() -> RunState:
     return st
 
 
+def svg_nodes(markup: str, tag: str) -> list[ET.Element]:
+    """Parse a chart's markup (it must be well-formed XML) and list its ``tag`` elements."""
+    root = ET.fromstring(markup)
+    return list(root.iter(f"{{http://www.w3.org/2000/svg}}{tag}"))
+
+
+def vote_bars(chart: VoteChart) -> list[dict[str, str]]:
+    return [dict(g.attrib) for g in svg_nodes(chart.chart.value, "g")
+            if "wb-vote-bar" in g.get("class", "").split()]
+
+
 def capture(widget: Any) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     widget.send = lambda content, buffers=None: sent.append(content)
@@ -73,6 +86,39 @@ def test_paths_view_cards_traits_and_delta_messages() -> None:
     assert "msg:custom" in str(view._esm)  # the front-end module itself was loaded
 
 
+def test_paths_view_syncs_full_texts_only_when_a_front_end_could_lack_them() -> None:
+    st, view, now = RunState(), PathsView(), [100.0]
+    view.clock = lambda: now[0]
+    capture(view)
+
+    def step(event: Any, dt: float = 1.0) -> None:
+        """Fold one event and flush it the way WidgetSink does (delta offset = old length)."""
+        path = st.samples[S].paths.get(event.path_id) if S in st.samples and \
+            isinstance(event, TokenDelta) else None
+        deltas = [{"path": event.path_id, "offset": len(path.text), "text": event.text}] \
+            if path is not None else []
+        now[0] += dt
+        view.update(st, st.apply(event), deltas)
+
+    step(RunStarted(run_id=R, technique="sc", model="m", task="t", n_items=1))
+    step(PathStarted(run_id=R, sample_id=S, path_id="p0", role="path"))
+    assert view.texts_syncs == 1  # a new item is shown: synced at once
+    step(PathStarted(run_id=R, sample_id=S, path_id="p1", role="path"))
+    for word in ["two ", "plus ", "two"] * 4:  # 1.2 s of streaming
+        step(TokenDelta(run_id=R, sample_id=S, path_id="p0", text=word), dt=0.1)
+    assert view.texts_syncs == 1 and view.messages_sent == 12  # deltas only, however long
+    step(PathFinished(run_id=R, sample_id=S, path_id="p0", text="2 + 2 = 4"), dt=0.1)
+    assert view.texts == {"p0": "2 + 2 = 4", "p1": ""}  # the final text differs: resent
+    step(PathFinished(run_id=R, sample_id=S, path_id="p1", text="4"), dt=0.1)
+    assert view.texts_syncs == 2  # differs too, but 0.1 s after the last sync: later ...
+    view._handle_custom_msg({"type": "resync"}, [])  # (and a late front-end saw a gap)
+    step(PathStarted(run_id=R, sample_id=S, path_id="p2", role="path"), dt=0.5)
+    assert view.texts_syncs == 3 and view.texts["p1"] == "4"  # ... one sync for both
+    step(RunFinished(run_id=R, status="ok"))
+    view._handle_custom_msg({"type": "resync"}, [])  # idle: answered at once, if needed
+    assert view.texts_syncs == 3  # nothing changed since: no resend
+
+
 def test_vote_chart_live_then_voted_with_gold_and_adaptive_stop() -> None:
     st = small_run()
     d = vote_chart_data(st.focused)
@@ -82,12 +128,32 @@ def test_vote_chart_live_then_voted_with_gold_and_adaptive_stop() -> None:
                    winner="2", n_paths=3, stopped_early=True, samples_saved=5,
                    tokens_saved_est=640))
     chart = VoteChart()
+    assert vote_bars(chart) == [] and "No answers yet" in chart.chart.value
     chart.update(st.focused)
-    bar = chart.figure.data[0]
-    assert list(bar.x) == ["2", "3"] and list(bar.y) == [2.0, 1.0]
-    assert "★ gold" in bar.text[0] and "winner" in bar.text[0]
+    bars = vote_bars(chart)
+    assert [(b["data-answer"], b["data-count"]) for b in bars] == [("2", "2"), ("3", "1")]
+    assert [(b["data-gold"], b["data-winner"]) for b in bars] == \
+        [("true", "true"), ("false", "false")]
+    texts = [t.text for t in svg_nodes(chart.chart.value, "tspan")]
+    assert texts == ["winner", "★ gold"]  # both tags sit over the first bar
+    outlined = [r for r in svg_nodes(chart.chart.value, "rect") if r.get("stroke-width")]
+    assert len(outlined) == 1  # the winner
     assert "saved 5 paths (~640 tokens)" in chart.caption.value
     assert "wb-vote-chart" in chart._dom_classes
+    state = json.dumps(chart.chart.get_state())
+    assert 'data-answer=\\"3\\"' in state and len(state) < 10_000  # the picture is the state
+
+
+def test_bar_chart_escapes_model_text_and_scales_ticks() -> None:
+    evil = '<img src=x onerror="alert(1)">&'
+    markup = bar_chart_svg([Bar(label=evil, value=2.5, color="#123456", tags=(evil,),
+                                attrs=(("data-answer", evil),))], title="t", y_title="v")
+    assert "<img" not in markup and "&lt;img" in markup
+    (bar,) = [g for g in svg_nodes(markup, "g") if "wb-bar" in g.get("class", "").split()]
+    assert bar.get("data-answer") == evil  # escaped in markup, intact once parsed
+    assert nice_ticks(6) == [0, 2, 4, 6] and nice_ticks(7)[-1] == 8 and nice_ticks(0) == [0, 1]
+    assert nice_ticks(0.5) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    assert log_ticks(40, 3000) == [50, 100, 200, 500, 1000, 2000]
 
 
 def test_vote_chart_shows_gold_even_when_no_path_found_it() -> None:
@@ -160,10 +226,18 @@ def test_scaling_points_and_live_star() -> None:
                            correct=i % 2 == 0, tokens_out=100) for i in range(4)]
     assert live_point(scored) == (100.0, 0.5) and live_point([]) is None
     view = ScalingView()
+    assert "No scored runs yet" in view.chart.value
     view.set_runs(frame)
     view.update_live(scored)
-    assert list(view.figure.data[0].y) == [0.5, 0.8]
-    assert list(view.figure.data[1].x) == [100.0]
+    dots = svg_nodes(view.chart.value, "circle")
+    titles = [c.findtext("{http://www.w3.org/2000/svg}title") for c in dots]
+    assert [t for t in titles if t] == ["cot · budget 256 · N=1 · 10 items\n200 tokens/item · "
+                                        "acc 50%", "sc · budget 256 · N=8 · 10 items\n"
+                                        "1600 tokens/item · acc 80%"]
+    cy = [float(c.get("cy", 0)) for c in dots if c.get("class") == "wb-scaling-point"]
+    assert cy[0] > cy[1]  # higher accuracy is drawn higher up
+    (star,) = [p for p in svg_nodes(view.chart.value, "polygon")]
+    assert "acc 50%" in (star.findtext("{http://www.w3.org/2000/svg}title") or "")
 
 
 def test_controls_values_to_spec_and_problem_picking() -> None:

@@ -1,8 +1,20 @@
 // Live reasoning paths: one card per generation, text streamed by delta messages.
-// State (synced traits): `paths` (card metadata), `texts` (full text, slower cadence),
+// State (synced traits): `paths` (card metadata), `texts` (full texts; paths.py says when),
 // `header`. Messages: {type: "deltas", items: [{path, offset, text}]}. A delta whose
-// offset is past the text we hold is a gap (a lost message): we wait for `texts`.
+// offset is past the text we hold is a gap (we were displayed late, or lost a message):
+// we ask the kernel once for {type: "resync"} and wait for `texts`.
+//
+// Speed (bench/stream_ui.py: 16 streams in one browser tab): messages only update each
+// card's logical text and queue the new piece; the DOM is written once per animation
+// frame, reads (is this card scrolled to the bottom?) before writes, so a frame costs one
+// layout instead of one forced layout per card per message. The text of a card is split
+// into block-level chunks of about CHUNK characters, cut after a newline (or, in a long
+// line, after a space), so a layout re-flows only the last chunk, not the whole text:
+// with one growing text block, each layout cost grew with the text and 16 cards x 500
+// tokens reached seconds of lag.
 
+const CHUNK = 512; // characters before a chunk closes at the next newline
+const CHUNK_HARD = 1024; // ... or, in a line this long, at the next space
 const CHILD_ROLES = new Set(["forced_answer", "verify"]);
 
 function el(tag, cls, text) {
@@ -34,24 +46,103 @@ function render({ model, el: root }) {
     card.append(head, text);
     const parent = p.parent ? cards.get(p.parent) : null;
     if (child && parent) parent.card.append(card); else grid.append(card);
-    c = { card, label, answer, status, text, value: "" };
+    c = { card, label, answer, status, text, value: "", pending: "", chunk: null, chunkLen: 0,
+          last: "" };
     cards.set(p.id, c);
     return c;
   }
 
-  function setText(c, value) {
-    c.value = value;
-    c.text.textContent = value;
+  // ---- text: logical value now, DOM once per frame -------------------------------
+  const dirty = new Set();
+  let frame = 0;
+
+  function schedule(c) {
+    dirty.add(c);
+    if (!frame) frame = requestAnimationFrame(flush);
   }
 
+  // A full text (first render, new item, gap repair): written at once, so a restored or
+  // exported notebook has its text in the DOM as soon as the cards exist.
+  function setText(c, value) {
+    c.value = value;
+    c.pending = "";
+    c.text.replaceChildren();
+    c.chunk = null;
+    writeChunks(c, value);
+  }
+
+  let resyncAsked = false;
+
   function appendText(c, offset, piece) {
-    if (offset > c.value.length) return; // gap: the next `texts` sync repairs it
+    if (offset > c.value.length) { // gap: the kernel resends `texts`
+      if (!resyncAsked) { resyncAsked = true; model.send({ type: "resync" }); }
+      return;
+    }
     const tail = piece.slice(c.value.length - offset);
     if (!tail) return;
-    const stick = c.text.scrollTop + c.text.clientHeight >= c.text.scrollHeight - 4;
     c.value += tail;
-    c.text.append(document.createTextNode(tail));
-    if (stick) c.text.scrollTop = c.text.scrollHeight;
+    c.pending += tail;
+    schedule(c);
+  }
+
+  // Where the open chunk may close inside `s`: just after a newline that follows a
+  // non-newline (`last`: the chunk's last character), or after a space once the chunk
+  // is very long; at or after index `from`; -1 if not in this piece.
+  function cutAt(s, from, len, last) {
+    for (let k = s.indexOf("\n", Math.max(0, from - 1)); k >= 0; k = s.indexOf("\n", k + 1)) {
+      if ((k > 0 ? s[k - 1] : last) !== "\n") return k + 1;
+    }
+    if (len + s.length < CHUNK_HARD) return -1;
+    const ws = /\s/g;
+    ws.lastIndex = Math.max(0, from - 1, CHUNK_HARD - len - 1);
+    const m = ws.exec(s);
+    return m ? m.index + 1 : -1;
+  }
+
+  // Append `s` to the card's chunks. A chunk closed at a newline keeps that newline in a
+  // hidden span: the block boundary already breaks the line, and this way the text reads
+  // the same on screen, in textContent and in innerText / copy-paste.
+  function writeChunks(c, s) {
+    let i = 0;
+    while (i < s.length) {
+      if (!c.chunk) {
+        c.chunk = el("div", "wb-path-chunk");
+        c.chunkLen = 0;
+        c.last = "";
+        c.text.append(c.chunk);
+      }
+      const rest = s.slice(i);
+      const cut = c.chunkLen + rest.length >= CHUNK
+        ? cutAt(rest, Math.max(1, CHUNK - c.chunkLen), c.chunkLen, c.last) : -1;
+      const piece = cut > 0 ? rest.slice(0, cut) : rest;
+      const before = piece.length > 1 ? piece[piece.length - 2] : c.last;
+      if (cut > 0 && piece.endsWith("\n") && before !== "\n") {
+        if (piece.length > 1) c.chunk.append(document.createTextNode(piece.slice(0, -1)));
+        const nl = el("span", "wb-path-nl", "\n");
+        nl.hidden = true;
+        c.chunk.append(nl);
+      } else {
+        c.chunk.append(document.createTextNode(piece));
+      }
+      c.chunkLen += piece.length;
+      c.last = piece[piece.length - 1];
+      if (cut > 0) c.chunk = null; // the next text opens a new block
+      i += piece.length;
+    }
+  }
+
+  function flush() {
+    frame = 0;
+    const cs = [...dirty].filter((c) => c.pending && c.card.isConnected);
+    dirty.clear();
+    // Reads first (one layout for all cards), then writes, then the scrolls (one more).
+    const stick = cs.map((c) => c.text.scrollTop + c.text.clientHeight
+                                >= c.text.scrollHeight - 4);
+    for (const c of cs) {
+      writeChunks(c, c.pending);
+      c.pending = "";
+    }
+    cs.forEach((c, k) => { if (stick[k]) c.text.scrollTop = c.text.scrollHeight; });
   }
 
   function renderMeta() {
@@ -81,13 +172,19 @@ function render({ model, el: root }) {
   }
 
   function renderTexts() {
+    resyncAsked = false;
     const texts = model.get("texts");
     for (const [id, value] of Object.entries(texts)) {
       const c = cards.get(id);
       if (!c) continue;
-      // Keep what the deltas already drew when it extends the synced text.
+      // Keep what the deltas already drew when it extends the synced text; append when
+      // the synced text extends ours; redraw only when they disagree.
       if (c.value.startsWith(value)) continue;
-      setText(c, value);
+      if (c.value && value.startsWith(c.value)) {
+        appendText(c, c.value.length, value.slice(c.value.length));
+      } else {
+        setText(c, value); // at once: a restored notebook shows its text with its cards
+      }
     }
   }
 
@@ -106,6 +203,7 @@ function render({ model, el: root }) {
   model.on("change:texts", renderTexts);
   model.on("msg:custom", onMessage);
   return () => {
+    if (frame) cancelAnimationFrame(frame);
     model.off("change:paths", renderMeta);
     model.off("change:header", renderMeta);
     model.off("change:texts", renderTexts);
