@@ -114,15 +114,25 @@ class Store:
 
     # ---- lifecycle -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None, read_only: bool = False) -> Store:
+    def open(cls, path: str | Path | None = None, read_only: bool = False, *,
+             spool_if_locked: bool = False) -> Store:
         """Open (creating and migrating if read-write) the database at ``path``.
 
         ``path`` defaults to ``$WORKBENCH_DB`` or ``./traces.duckdb``; ``":memory:"`` gives a
-        throw-away database (tests, demos)."""
+        throw-away database (tests, demos). With ``spool_if_locked``, a file held by another
+        process gives a spool store next to it instead of an error, and a read-write open
+        merges waiting spools (see :mod:`workbench.store.spool`)."""
+        from workbench.store import spool
+
         target = canonical(path)
         if target != MEMORY and not read_only:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-        con = connect(target, read_only)
+        try:
+            con = connect(target, read_only)
+        except WorkbenchError as exc:
+            if spool_if_locked and not read_only and spool.is_lock_error(exc):
+                return spool.open_spool(target, exc)
+            raise
         try:
             _check_schema(con, target, read_only)
         except BaseException:
@@ -130,7 +140,17 @@ class Store:
             raise
         store = cls(con, target, read_only)
         _OPEN.setdefault(store._key(), weakref.WeakSet()).add(store)
+        if target != MEMORY and not read_only:
+            spool.ingest_on_open(store)
         return store
+
+    def ingest_spools(self) -> list[Any]:
+        """Merge runs that other processes spooled while this one held the file; returns
+        one :class:`workbench.store.spool.Ingested` per merged spool."""
+        from workbench.store.spool import ingest_spools
+
+        self._check_open()
+        return list(ingest_spools(self))
 
     def _key(self) -> str:
         """Registry key: the file, or a unique name for each in-memory database."""

@@ -85,7 +85,7 @@ def get_task(name: str, **options: Any) -> ProblemSetTask:
 
 def list_tasks() -> list[dict[str, Any]]:
     """One row per built-in task (name, size, kind, licence, description) for the CLI."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in known_tasks():
         if name in _ON_DEMAND:
             rows.append({"name": "bigbench:task=NAME", "size": None, "kind": "varies",
