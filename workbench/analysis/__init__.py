@@ -50,6 +50,7 @@ from workbench.analysis.fits import (
     more_calls_hurt,
 )
 from workbench.analysis.frames import Frames, as_frames, from_store, item_tallies
+from workbench.analysis.literature import alpha_by_task, compare_to_seed, sc_gain
 from workbench.analysis.report import Report, png_exporter, write_report
 from workbench.analysis.tables import price_table, seed_table, to_markdown
 
@@ -64,5 +65,5 @@ __all__ = [
     "price_table", "run_curves", "run_summary", "seed_table", "simulate_adaptive",
     "summarize_curves", "to_markdown", "fig_maj_pass", "fig_pareto", "fig_refinement_flips",
     "fig_scaling", "fig_vote_margin", "refinement_flips", "vote_margins", "Report",
-    "png_exporter", "write_report",
+    "png_exporter", "write_report", "alpha_by_task", "compare_to_seed", "sc_gain",
 ]

@@ -1,0 +1,44 @@
+"""Seed-claim comparison, α across configurations, and SC gain over CoT."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from workbench.analysis import alpha_by_task, compare_to_seed, sc_gain
+
+
+def summary(alpha: float) -> pl.DataFrame:
+    compute = [1.0, 2.0, 4.0, 8.0, 16.0]
+    rows = [{"task": "t", "technique": "direct", "budget_tokens": 64, "n_samples": 1,
+             "rounds": 0, "accuracy": 0.1, "compute_multiple": 1.0, "compute_label": "1x"}]
+    for i, c in enumerate(compute[1:]):
+        technique = "cot" if i < 2 else "sc"
+        rows.append({"task": "t", "technique": technique, "budget_tokens": 256 * (1 + (i % 2)),
+                     "n_samples": 1 if technique == "cot" else 10, "rounds": 0,
+                     "accuracy": 0.2 * c ** alpha, "compute_multiple": c,
+                     "compute_label": f"{c:g}x"})
+    return pl.DataFrame(rows)
+
+
+def test_alpha_recovered_from_configurations():
+    out = alpha_by_task(summary(0.25))
+    assert out["alpha"][0] == pytest.approx(0.25, abs=1e-9)
+    assert out["in_seed_range"][0]
+    assert not alpha_by_task(summary(0.6))["in_seed_range"][0]
+
+
+def test_compare_to_seed_matches_configurations():
+    out = compare_to_seed(summary(0.25))
+    direct = out.filter(pl.col("configuration") == "single pass (direct)")
+    assert direct["seed_math_accuracy"][0] == 0.423 and direct["t_accuracy"][0] == 0.1
+    cot256 = out.filter(pl.col("configuration") == "CoT 256 tokens")
+    assert cot256["t_compute"][0] == "2x"
+    sc10 = out.filter(pl.col("configuration") == "CoT + SC 10 samples")
+    assert sc10["t_accuracy"][0] is not None
+    assert out.filter(pl.col("configuration") == "CoT 4096 tokens")["t_accuracy"][0] is None
+
+
+def test_sc_gain_against_same_budget_cot():
+    out = sc_gain(summary(0.25))
+    assert out.height == 2 and (out["gain_points"] > 0).all()
