@@ -3,8 +3,8 @@
 import asyncio
 import functools
 import sys
-from dataclasses import replace
 import time
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer

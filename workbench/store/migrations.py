@@ -6,7 +6,7 @@ foreign keys or secondary indexes (DuckDB's WAL replay has bugs after some DDL).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 
