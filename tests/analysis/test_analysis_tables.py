@@ -13,12 +13,13 @@ PRICES = {"gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 
 
 def test_seed_table_rows_and_formats(frames: Frames) -> None:
     t = seed_table(run_summary(frames, b=100))
-    assert t.columns == ["technique", "model", "compute", "accuracy", "cost_usd_per_query",
-                         "tokens_per_query", "latency_ms_p50"]
+    assert t.columns == ["task", "technique", "budget", "model", "compute", "accuracy",
+                         "cost_usd_per_query", "tokens_per_query", "latency_ms_p50"]
     assert t["technique"].to_list() == ["direct", "cot", "refine", "sc"]  # by compute
     assert t["compute"].to_list()[0] == "1x"
     assert t["accuracy"].str.contains(r"^\d+\.\d% \[\d+\.\d, \d+\.\d\]$").all()
     assert t.filter(pl.col("technique") == "sc")["tokens_per_query"][0] == 16 * 200
+    assert t.filter(pl.col("technique") == "sc")["budget"][0].startswith("16 x ")
 
 
 def test_price_table_reprices_usage_per_model() -> None:

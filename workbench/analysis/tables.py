@@ -21,15 +21,28 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{100 * v:.1f}"
 
 
+def _budget(row: dict[str, object]) -> str:
+    """'256 tok', '16 x 256 tok', '3 rounds': the knob that sets a configuration's compute."""
+    tokens = row.get("budget_tokens")
+    n, rounds = row.get("n_samples"), row.get("rounds")
+    text = f"{tokens} tok" if tokens is not None else ""
+    if isinstance(n, int) and n > 1:
+        text = f"{n} x {text}"
+    if isinstance(rounds, int) and rounds > 0:
+        text += f", {rounds} rounds"
+    return text
+
+
 def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
-    """technique, model, compute ("8.2x"), accuracy ("81.5% [78.1, 84.6]"), cost per
-    query, tokens per query, p50 latency; one row per configuration, by compute.
+    """task, technique, budget, model, compute ("8.2x"), accuracy ("81.5% [78.1, 84.6]"),
+    cost per query, tokens per query, p50 latency; one row per configuration, by task and
+    compute.
 
     ``summary`` is :func:`workbench.analysis.run_summary` (or :func:`curve_configs`) output.
     """
     require(summary, ("accuracy",), "seed_table")
     s = summary
-    for col in ("technique", "model", "compute_label"):
+    for col in ("task", "technique", "model", "compute_label"):
         if col not in s.columns:
             s = s.with_columns(pl.lit("?").alias(col))
     for col in ("accuracy_lo", "accuracy_hi", "cost_usd", "tokens_in", "tokens_out",
@@ -39,9 +52,11 @@ def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
     acc = [f"{_pct(a)}% [{_pct(lo)}, {_pct(hi)}]" if lo is not None else f"{_pct(a)}%"
            for a, lo, hi in zip(s["accuracy"], s["accuracy_lo"], s["accuracy_hi"],
                                 strict=True)]
-    return (s.with_columns(accuracy_ci=pl.Series(acc, dtype=pl.String))
-            .sort("compute_multiple", nulls_last=True)
-            .select(pl.col("technique"), pl.col("model"),
+    budget = [_budget(r) for r in s.iter_rows(named=True)]
+    return (s.with_columns(accuracy_ci=pl.Series(acc, dtype=pl.String),
+                           budget=pl.Series(budget, dtype=pl.String))
+            .sort("task", "compute_multiple", nulls_last=True)
+            .select(pl.col("task"), pl.col("technique"), pl.col("budget"), pl.col("model"),
                     pl.col("compute_label").alias("compute"),
                     pl.col("accuracy_ci").alias("accuracy"),
                     pl.col("cost_usd").round(6).alias("cost_usd_per_query"),
