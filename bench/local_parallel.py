@@ -34,6 +34,7 @@ from workbench.models import resolve  # noqa: E402
 from workbench.runner import RunSpec, run  # noqa: E402
 from workbench.sinks import ListSink  # noqa: E402
 from workbench.tasks import task_from_frame  # noqa: E402
+from workbench.techniques import SelfConsistency, cot  # noqa: E402
 
 
 def one_item_task():  # type: ignore[no-untyped-def]
@@ -44,9 +45,13 @@ def one_item_task():  # type: ignore[no-untyped-def]
 
 
 async def tokens_per_s(spec: RunSpec, backend: LiteLLMBackend, task: object) -> float:
+    """Tokens/s of one run. Budget forcing is off: every stream is cut at max_tokens by
+    design here, and forced-answer calls would measure something else."""
     events = ListSink()
+    inner = cot(spec.budget, force=False)
+    technique = SelfConsistency(inner, n=spec.n) if spec.technique == "sc" else inner
     t0 = time.perf_counter()
-    await run(spec, backend, [events], task=task)  # type: ignore[arg-type]
+    await run(spec, backend, [events], task=task, technique=technique)  # type: ignore[arg-type]
     wall = time.perf_counter() - t0
     tokens = sum(getattr(e, "tokens_out", 0) for e in events if e.kind == "path_finished")
     return tokens / wall
