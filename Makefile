@@ -27,8 +27,11 @@ browser-deps:
 	  (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# Two processes: Playwright's sync API and the asyncio-based tests each need the main
+# thread's event loop to themselves, so the real-browser tier runs on its own.
 test: setup browser-deps
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -m "not browser" tests
+	$(BIN)/python -m pytest -q -m browser tests
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not local_model and not notebook and not browser and not slow" tests

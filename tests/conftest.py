@@ -55,9 +55,3 @@ class ToyTask:
 def toy_task() -> ToyTask:
     return ToyTask()
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the real-browser tests last: Playwright's sync API keeps an event loop running
-    in the main thread for the whole session, after which asyncio.run() (used by CLI and
-    async tests) fails with "cannot be called from a running event loop"."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

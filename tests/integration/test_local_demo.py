@@ -29,14 +29,14 @@ def test_demo_writes_every_technique(tmp_path: Path) -> None:
     for technique in ("direct", "cot", "sc", "adaptive-sc"):
         assert technique in out.stdout
     con = duckdb.connect(str(db), read_only=True)
-    runs = con.sql("select technique, n_items from runs order by technique").fetchall()
+    runs = con.execute("select technique, n_items from runs order by technique").fetchall()
     assert runs == [("adaptive-sc", 2), ("cot", 2), ("direct", 2), ("sc", 2)]
-    samples = con.sql("select count(*), count(error) from samples").fetchone()
+    samples = con.execute("select count(*), count(error) from samples").fetchone()
     assert samples == (8, 0)
-    paths = con.sql("select count(*), sum(tokens_out), count(distinct model) from paths "
-                    "where role = 'path'").fetchone()
+    paths = con.execute("select count(*), sum(tokens_out), count(distinct model) from paths "
+                        "where role = 'path'").fetchone()
     assert paths[0] >= 2 + 2 * 2 + 2 and paths[1] > 0 and paths[2] == 1
-    assert con.sql("select count(*) from votes").fetchone()[0] == 4  # sc + adaptive-sc
+    assert con.execute("select count(*) from votes").fetchone()[0] == 4  # sc + adaptive-sc
     con.close()
     q = cli("sql", "select technique, count(*) as n from samples join runs using (run_id) "
                    "group by 1 order by 1", "--db", str(db), "--format", "csv")
@@ -49,7 +49,7 @@ def test_refine_with_local_verifier(tmp_path: Path) -> None:
               "--budget", "64", "--limit", "1", "--verifier", "local", "--db", str(db))
     assert out.returncode == 0, out.stderr[-2000:]
     con = duckdb.connect(str(db), read_only=True)
-    roles = {r[0] for r in con.sql("select role from paths").fetchall()}
+    roles = {r[0] for r in con.execute("select role from paths").fetchall()}
     assert {"path", "critique"} <= roles
-    assert con.sql("select count(*) from rounds").fetchone()[0] >= 1
+    assert con.execute("select count(*) from rounds").fetchone()[0] >= 1
     con.close()
