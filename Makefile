@@ -27,11 +27,13 @@ browser-deps:
 	  (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-# Two processes: Playwright's sync API and the asyncio-based tests each need the main
-# thread's event loop to themselves, so the real-browser tier runs on its own.
+# Several processes: Playwright's sync API and the asyncio-based tests each need the main
+# thread's event loop to themselves, and each browser folder starts its own Playwright
+# (two sync Playwright instances cannot share a process), so each runs on its own.
+BROWSER_DIRS := tests/export tests/widgets tests/browser
 test: setup browser-deps
 	$(BIN)/python -m pytest -q -m "not browser" tests
-	$(BIN)/python -m pytest -q -m browser tests
+	set -e; for d in $(BROWSER_DIRS); do $(BIN)/python -m pytest -q -m browser $$d; done
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not local_model and not notebook and not browser and not slow" tests
