@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.backends.base import WorkbenchError
 from workbench.backends.litellm_adapter import ModelConfig
 from workbench.backends.retry import RetryPolicy
 from workbench.config import load_config
@@ -43,10 +44,14 @@ def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | No
         return ModelConfig(litellm_model=spec.first_model, router=spec,
                            native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
                            params_count=entry.get("params"))
-    return ModelConfig(litellm_model=str(entry["model"]), api_base=entry.get("api_base"),
-                       api_key_env=entry.get("api_key_env"), native_n=entry.get("native_n"),
-                       concurrency=entry.get("concurrency"),
-                       params_count=entry.get("params"))
+    try:
+        return ModelConfig(litellm_model=str(entry["model"]), api_base=entry.get("api_base"),
+                           api_key_env=entry.get("api_key_env"),
+                           native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
+                           params_count=entry.get("params"),
+                           transport=str(entry.get("transport", "auto")))
+    except ValueError as exc:
+        raise WorkbenchError(f"workbench.toml [models.{name}]: {exc}") from None
 
 
 def resolve(name: str) -> ModelConfig:

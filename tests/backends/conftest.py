@@ -28,13 +28,20 @@ def server(warm_litellm: None) -> Iterator[FakeOpenAI]:
         srv.stop()
 
 
+@pytest.fixture(params=["http", "litellm"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every adapter test runs over both routes to an OpenAI-compatible server: our lean
+    HTTP transport (the default there) and litellm (every other provider, and opt-in)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_backend(server: FakeOpenAI) -> Callable[..., LiteLLMBackend]:
+def make_backend(server: FakeOpenAI, transport: str) -> Callable[..., LiteLLMBackend]:
     """``make_backend(policy=..., **ModelConfig fields)``: the model "fake" on the server."""
 
     def make(policy: RetryPolicy = FAST, **cfg: Any) -> LiteLLMBackend:
         fields: dict[str, Any] = {"litellm_model": "openai/fake", "api_base": server.base_url,
-                                  "api_key": "local"}
+                                  "api_key": "local", "transport": transport}
         fields.update(cfg)
         return LiteLLMBackend({"fake": ModelConfig(**fields)}, retry=policy)
 

@@ -71,17 +71,21 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("transport", ["http", "litellm"])
 @pytest.mark.parametrize("case", CASES, ids=[c.mode for c in CASES])
 async def test_fault_ends_in_the_store_exactly_once(
-        case: Case, fake: FakeOpenAI, toy_task: Any, tmp_path: Path, report: Any) -> None:
+        case: Case, transport: str, fake: FakeOpenAI, toy_task: Any, tmp_path: Path,
+        report: Any) -> None:
+    """Every fault, through both routes to an OpenAI-compatible server (our HTTP client,
+    the default there, and litellm, every other provider's)."""
     fake.set_faults(*case.faults, then=case.then)
     knobs: dict[str, Any] = {"technique": "cot", "concurrency": case.items, **case.spec}
     spec = RunSpec(task="toy", model="fake", limit=case.items, budget=64, **knobs)
-    out = await run_into_file(spec, fake_backend(fake, case.policy), tmp_path / "t.duckdb",
-                              toy_task)
+    backend = fake_backend(fake, case.policy, transport=transport)
+    out = await run_into_file(spec, backend, tmp_path / "t.duckdb", toy_task)
     attempts = fake.attempts
     errors = out.samples.height - out.samples["error"].null_count()
-    report(case.mode, attempts, _range(case.attempts), out.wall_s, case.limit_s,
+    report(f"{case.mode} ({transport})", attempts, _range(case.attempts), out.wall_s, case.limit_s,
            f"{out.samples.height}/{case.items}",
            f"{out.samples.height - errors} ok, {errors} error")
 

@@ -58,11 +58,13 @@ def canary_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
         caplog.set_level(logging.DEBUG, logger=name)
 
 
-def fake_model(api_base: str, pool: bool) -> ModelConfig:
-    """The fake model reading its key from $OPENAI_API_KEY: alone, or as a one-deployment
-    router pool (litellm's Router holds the key in its deployment list)."""
+def fake_model(api_base: str, pool: bool, transport: str = "auto") -> ModelConfig:
+    """The fake model reading its key from $OPENAI_API_KEY: alone (over our HTTP transport
+    or litellm), or as a one-deployment router pool (litellm's Router holds the key in its
+    deployment list)."""
     if not pool:
-        return ModelConfig("openai/fake", api_base=api_base, api_key_env="OPENAI_API_KEY")
+        return ModelConfig("openai/fake", api_base=api_base, api_key_env="OPENAI_API_KEY",
+                           transport=transport)
     entry = {"router": True, "deployments": [
         {"model": "openai/fake", "api_base": api_base, "api_key_env": "OPENAI_API_KEY"}]}
     cfg = configured("fake", {"models": {"fake": entry}})
@@ -70,17 +72,20 @@ def fake_model(api_base: str, pool: bool) -> ModelConfig:
     return cfg
 
 
-@pytest.mark.parametrize("pool", [False, True], ids=["single", "router-pool"])
+@pytest.mark.parametrize(("pool", "transport"), [(False, "http"), (False, "litellm"),
+                                                  (True, "auto")],
+                         ids=["single", "single-litellm", "router-pool"])
 async def test_canary_key_stays_out_of_store_wal_logs_errors_and_exports(
         canary_env: None, warm_security: None, toy_task: Any, tmp_path: Path,
         caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
-        net_log: NetLog, pool: bool) -> None:
+        net_log: NetLog, pool: bool, transport: str) -> None:
     db = tmp_path / "t.duckdb"
     policy = RetryPolicy(max_attempts=2, backoff_base_s=0.01, jitter=0.0, deadline_s=20.0)
     seen: list[bytes | str] = []
     server = HeaderRecordingServer(texts=toy_answer)
     with server, Store.open(db) as store:
-        backend = LiteLLMBackend({"fake": fake_model(server.base_url, pool)}, retry=policy)
+        backend = LiteLLMBackend({"fake": fake_model(server.base_url, pool, transport)},
+                                 retry=policy)
         run_ids = []
         for fault in FAULTS:  # one run per fault, all recorded in the same file
             server.set_faults(then=fault)
@@ -101,7 +106,8 @@ async def test_canary_key_stays_out_of_store_wal_logs_errors_and_exports(
     for rid in run_ids:
         seen.append(export_run_html(db, rid, tmp_path / f"{rid}.html").read_bytes())
     out, err = capfd.readouterr()
-    assert any(r.name.startswith("LiteLLM") for r in caplog.records)  # logs were captured
+    if pool or transport == "litellm":  # litellm logs at DEBUG (our transport logs nothing)
+        assert any(r.name.startswith("LiteLLM") for r in caplog.records)
     logs: list[str] = [caplog.text, out, err,
                        *(p.read_text() for p in tmp_path.rglob("*.log"))]
     found = [leaks(blob) for blob in [*seen, *logs]]

@@ -19,6 +19,7 @@ both stay small; nothing here imports litellm. Why the numbers look like this:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from workbench.backends.base import DeltaCallback, GenRequest, GenResult
@@ -51,32 +52,88 @@ class StreamState:
         return sum(c.deltas + c.reasoning_deltas for c in self.choices.values())
 
     def absorb(self, chunk: Any, t_s: float, on_delta: DeltaCallback | None) -> None:
+        """Take one chunk: litellm's objects, or the plain dicts of
+        :mod:`workbench.backends.openai_http`."""
+        if isinstance(chunk, dict):
+            self.absorb_dict(chunk, t_s, on_delta)
+            return
         if getattr(chunk, "usage", None) is not None:
             self.usage = chunk.usage
         for c in getattr(chunk, "choices", None) or ():
-            idx = int(getattr(c, "index", 0) or 0)
-            if idx >= self.n:
-                continue
-            ch = self.choices.setdefault(idx, Choice())
             delta = getattr(c, "delta", None)
-            thought = getattr(delta, "reasoning_content", None)
-            content = getattr(delta, "content", None)
-            if thought:
-                ch.reasoning.append(thought)
-                ch.reasoning_deltas += 1
-            if content:
-                ch.text.append(content)
-                ch.deltas += 1
-                if on_delta is not None:
-                    on_delta(self.offset + idx, content)
-            if (thought or content) and ch.ttft_s is None:
-                ch.ttft_s = t_s
-                self.streamed = True
             lp = getattr(getattr(c, "logprobs", None), "content", None)
-            if lp:
-                ch.logprobs.extend(float(x.logprob) for x in lp)
-            if getattr(c, "finish_reason", None):
-                ch.finish = str(c.finish_reason)
+            self._choice(int(getattr(c, "index", 0) or 0),
+                         getattr(delta, "reasoning_content", None),
+                         getattr(delta, "content", None),
+                         [float(x.logprob) for x in lp] if lp else None,
+                         getattr(c, "finish_reason", None), t_s, on_delta)
+
+    def _choice(self, idx: int, thought: str | None, content: str | None,
+                logprobs: list[float] | None, finish: str | None, t_s: float,
+                on_delta: DeltaCallback | None) -> None:
+        """What one chunk says about one choice, whichever shape the chunk had."""
+        if idx >= self.n:
+            return
+        ch = self.choices.get(idx)
+        if ch is None:
+            ch = self.choices[idx] = Choice()
+        if thought:
+            ch.reasoning.append(thought)
+            ch.reasoning_deltas += 1
+        if content:
+            ch.text.append(content)
+            ch.deltas += 1
+            if on_delta is not None:
+                on_delta(self.offset + idx, content)
+        if (thought or content) and ch.ttft_s is None:
+            ch.ttft_s = t_s
+            self.streamed = True
+        if logprobs:
+            ch.logprobs.extend(logprobs)
+        if finish:
+            ch.finish = str(finish)
+
+    def absorb_batch(self, chunks: list[dict[str, Any]], t_s: float,
+                     on_delta: DeltaCallback | None) -> None:
+        """Take the chunks of one network read: the same as :meth:`absorb_dict` on each,
+        but one ``on_delta`` per choice with their text joined, so a burst of tokens costs
+        one event per path rather than one per token (consumers see the same text)."""
+        if on_delta is None or len(chunks) == 1:
+            for chunk in chunks:
+                self.absorb_dict(chunk, t_s, on_delta)
+            return
+        pending: dict[int, list[str]] = {}
+
+        def collect(choice: int, text: str) -> None:
+            pending.setdefault(choice, []).append(text)
+
+        for chunk in chunks:
+            self.absorb_dict(chunk, t_s, collect)
+        for choice, parts in pending.items():
+            on_delta(choice, "".join(parts))
+
+    def absorb_dict(self, chunk: dict[str, Any], t_s: float,
+                    on_delta: DeltaCallback | None) -> None:
+        """:meth:`absorb` for a chunk parsed straight from the wire (no object per chunk:
+        this runs once per token of every path)."""
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = _namespace(usage)
+        for c in chunk.get("choices") or ():
+            delta = c.get("delta") or {}
+            lp = (c.get("logprobs") or {}).get("content")
+            self._choice(int(c.get("index") or 0),
+                         delta.get("reasoning_content") or delta.get("reasoning"),
+                         delta.get("content"),
+                         [float(x["logprob"]) for x in lp] if lp else None,
+                         c.get("finish_reason"), t_s, on_delta)
+
+
+def _namespace(value: Any) -> Any:
+    """A usage dict as attributes, the shape :func:`usage_split` reads."""
+    if isinstance(value, dict):
+        return SimpleNamespace(**{str(k): _namespace(v) for k, v in value.items()})
+    return value
 
 
 def split(total: int, weights: list[int]) -> list[int]:
