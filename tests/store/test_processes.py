@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from workbench.store.replay import replay
 from workbench.store.sql import run_readonly_sql
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
+from workbench.store.writer import COMMIT_INTERVAL_S
 
 HOLD = """
 import sys, time
@@ -30,6 +32,7 @@ import sys, time
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
+from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock, n = Store.open(sys.argv[1]), Clock(), int(sys.argv[2])
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=n + 1, n_paths=3))
@@ -78,6 +81,7 @@ import sys
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
+from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock = Store.open(sys.argv[1]), Clock()
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=3))
@@ -146,6 +150,7 @@ import sys
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
+from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock = Store.open(sys.argv[1]), Clock()
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=10**6, n_paths=3, rounds=1))
@@ -153,7 +158,8 @@ item = 0
 while True:
     for event in sample_events("r", item, clock, n_paths=3, rounds=1):
         rec(event)
-    print(f"scored {item}", flush=True)
+    if item % 100 == 0:
+        print(f"scored {item}", flush=True)
     item += 1
 """
 
@@ -162,7 +168,8 @@ while True:
 def test_sigkill_mid_stream_leaves_only_whole_samples(db_path: Path) -> None:
     proc = spawn(RECORD_FOREVER, str(db_path))
     try:
-        wait_for_line(proc, "scored 300")
+        wait_for_line(proc, "scored 3000")
+        time.sleep(5 * COMMIT_INTERVAL_S)  # commits are spaced: let some land, still writing
     finally:
         _kill(proc)
     with Store.open(db_path) as store:
