@@ -121,8 +121,9 @@ class HTTPTransport:
                 url, data=json.dumps(request_body(kwargs)).encode(), headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout) if timeout else None)
         except aiohttp.ClientError as exc:
-            host = urlparse(url).netloc
-            raise APIConnectionError(f"cannot reach {host}: {exc}") from None
+            where = urlparse(url)  # host and port only: a netloc may carry user:password@
+            raise APIConnectionError(
+                f"cannot reach {where.hostname}:{where.port or ''}: {exc}") from None
         if resp.status >= 400:
             raise await _status_error(resp)
         return SSEStream(resp)
