@@ -188,3 +188,21 @@ async def test_rejected_key_raises_a_scrubbed_workbench_error(
     assert server.attempts == 1  # not retried
     assert "API key" in str(info.value) and CANARY not in str(info.value)
     assert CANARY[3:15] not in str(info.value)
+
+
+async def test_finished_streams_reuse_their_connection_and_broken_ones_do_not(
+        server: FakeOpenAI, make_backend: Callable[..., LiteLLMBackend], transport: str
+) -> None:
+    if transport == "litellm":
+        pytest.skip("litellm manages its own connection pool")
+    backend = make_backend()
+    for _ in range(4):
+        [r] = await backend.generate(req())
+        assert r.ok
+    assert len(set(server.peers)) == 1  # one TCP connection for four streams
+    server.texts = [LONG]
+    server.set_faults(Fault("garbage", after_chunks=3))
+    [r] = await backend.generate(req())
+    assert not r.ok
+    [r] = await backend.generate(req())
+    assert r.ok and server.peers[-1] != server.peers[-2]  # the broken one was dropped

@@ -73,6 +73,7 @@ class FakeOpenAI:
                  reasoning: str | None = None, subprocess_mode: bool = False) -> None:
         self._lock = threading.Lock()
         self._bursts: dict[str, bytes] = {}
+        self.peers: list[Any] = []  # the client's (host, port) per request: connection reuse
         self._texts: TextSource = texts
         self.latency_s = latency_s
         self.chunk_delay_s = chunk_delay_s
@@ -251,6 +252,8 @@ class FakeOpenAI:
         attempt, fault = self._next_fault()
         body = await request.json()
         self.requests.append(body)
+        self.peers.append(request.transport.get_extra_info("peername")
+                          if request.transport is not None else None)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         kind = fault.kind if fault else None

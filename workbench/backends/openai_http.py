@@ -34,6 +34,9 @@ HTTP_PROVIDERS = frozenset({"openai", "hosted_vllm"})
 _NOT_BODY = frozenset({"model", "api_base", "api_key", "max_retries", "num_retries",
                        "drop_params", "timeout", "extra_headers", "extra_body"})
 _ERROR_BODY_LIMIT = 64 * 1024
+_DRAIN_S = 0.05
+"""How long a finished stream may take to deliver the end of its body before its
+connection is dropped instead of reused."""
 
 
 class APIStatusError(Exception):
@@ -182,7 +185,8 @@ class SSEStream:
     """The chunks of one streamed response, parsed from server-sent events as they arrive.
 
     A plain JSON body (a server that ignored ``stream``) becomes one chunk per choice with
-    the message as its delta. ``aclose`` drops the connection of a stream left unread.
+    the message as its delta. ``aclose`` returns the connection to the pool, or drops it
+    if the body was left unread.
     """
 
     def __init__(self, resp: aiohttp.ClientResponse) -> None:
@@ -226,8 +230,20 @@ class SSEStream:
         return True
 
     async def aclose(self) -> None:
-        self._done = True
-        self._resp.close()
+        """Hand a fully read connection back to the pool (the next request skips the TCP
+        handshake); drop one left mid-body (timeouts, faults, cancellation)."""
+        finished, self._done = self._done and self._error is None, True
+        content = self._resp.content
+        if finished and not content.at_eof():  # [DONE] came; the body's end is in flight
+            try:
+                async with asyncio.timeout(_DRAIN_S):
+                    await content.read()
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+        if finished and content.at_eof():
+            self._resp.release()
+        else:
+            self._resp.close()
 
     async def _fill(self) -> None:
         try:
