@@ -42,13 +42,12 @@ import os
 import re
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 from workbench.backends import router as pool
 from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
-from workbench.backends.openai_http import HTTPTransport, SSEStream, uses_http
+from workbench.backends.model_config import ModelConfig
+from workbench.backends.openai_http import HTTPTransport, SSEStream
 from workbench.backends.pricing import Price
 from workbench.backends.retry import (
     Clock,
@@ -64,7 +63,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 NATIVE_N_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure", "custom_openai",
                                 "openai_like"})
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 _litellm: Any = None
 
 
@@ -81,46 +79,6 @@ def _lib() -> Any:
         setattr(litellm, "REPEATED_STREAMING_CHUNK_LIMIT", 10**9)  # noqa: B010
         _litellm = litellm
     return _litellm
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """How to reach one model. ``api_key`` is for placeholder keys such as "local"; real
-    keys belong in the environment variable named by ``api_key_env``."""
-
-    litellm_model: str
-    api_base: str | None = None
-    api_key_env: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    native_n: bool | None = None  # None: decide from the provider
-    max_native_n: int | None = None  # larger n is split into several native requests
-    concurrency: int | None = None  # None: 8 for a loopback server, 16 for a remote API
-    params_count: float | None = None  # parameters, for FLOP estimates elsewhere
-    price: Price | None = None  # overrides litellm's table; local servers default to 0
-    retry: RetryPolicy | None = None  # None: the backend's policy
-    params: Mapping[str, Any] = field(default_factory=dict)  # extra litellm kwargs
-    router: pool.RouterSpec | None = None  # a pool of deployments (litellm_model: the first)
-    transport: str = "auto"  # "auto": our lean HTTP client where it can serve; "litellm"
-
-    def __post_init__(self) -> None:
-        if self.transport not in ("auto", "http", "litellm"):
-            raise ValueError(f"ModelConfig.transport must be 'auto', 'http' or 'litellm', "
-                             f"not {self.transport!r}")
-        if self.transport == "http" and not uses_http(self.litellm_model, self.api_base):
-            raise ValueError("transport='http' needs an 'openai/' or 'hosted_vllm/' model "
-                             "with api_base (an OpenAI-compatible server)")
-
-    @property
-    def uses_http(self) -> bool:
-        """Served by :mod:`workbench.backends.openai_http` rather than litellm."""
-        return (self.router is None and self.transport != "litellm"
-                and uses_http(self.litellm_model, self.api_base))
-
-    @property
-    def is_local(self) -> bool:
-        if self.router is not None:
-            return all(d.is_local for d in self.router.deployments)
-        return bool(self.api_base) and urlparse(self.api_base).hostname in _LOOPBACK
 
 
 Resolver = Callable[[str], ModelConfig | None]
