@@ -41,7 +41,7 @@ import asyncio
 import os
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from workbench.backends import router as pool
@@ -118,8 +118,7 @@ class LiteLLMBackend:
         if cfg.is_local:
             return "local"
         if cfg.uses_http:  # what litellm would read for these providers
-            env = f"{cfg.litellm_model.split('/', 1)[0].upper()}_API_KEY"
-            return os.environ.get(env) or None
+            return os.environ.get(f"{self.provider_of(cfg).upper()}_API_KEY") or None
         return None  # litellm reads the provider's env var
 
     def _secrets(self, cfg: ModelConfig) -> tuple[str, ...]:
@@ -164,7 +163,7 @@ class LiteLLMBackend:
                 f"Model {model!r} reads its API key from ${cfg.api_key_env}, which is not "
                 f"set. Set it (export {cfg.api_key_env}=...) and restart the kernel/process.")
         if cfg.uses_http:
-            if cfg.litellm_model.startswith("openai/"):
+            if self.provider_of(cfg) == "openai":
                 raise WorkbenchError(
                     f"Model {model!r} needs an API key for {cfg.api_base}: set "
                     "OPENAI_API_KEY in the environment (or name another variable with "
@@ -314,22 +313,14 @@ class LiteLLMBackend:
             async with asyncio.timeout(None) as cm:
                 which = clock.arm(cm, loop.time(), state.streamed)
                 resp = await complete(**kwargs)
-                if isinstance(resp, SSEStream):  # our transport: whole network reads
-                    while True:
-                        which = clock.arm(cm, loop.time(), state.streamed)
-                        batch = await resp.next_batch()
-                        if batch is None:
-                            return None
-                        state.absorb_batch(batch, loop.time() - clock.attempt_start,
-                                           on_delta)
-                iterator = resp.__aiter__()
+                next_batch = (resp.next_batch if isinstance(resp, SSEStream)  # whole reads
+                              else _one_by_one(resp))  # litellm: a chunk at a time
                 while True:
                     which = clock.arm(cm, loop.time(), state.streamed)
-                    try:
-                        chunk = await iterator.__anext__()
-                    except StopAsyncIteration:
+                    batch = await next_batch()
+                    if batch is None:
                         return None
-                    state.absorb(chunk, loop.time() - clock.attempt_start, on_delta)
+                    state.absorb_batch(batch, loop.time() - clock.attempt_start, on_delta)
         except TimeoutError as exc:
             if cm.expired():
                 return StreamTimeout(which[0], which[1],
@@ -367,6 +358,19 @@ def _may_wait(exc: BaseException, clock: Clock, now: float) -> bool:
     if not pool.is_backpressure(exc):
         return False
     return clock.deadline_at is None or now + BACKPRESSURE_WAIT_S < clock.deadline_at
+
+
+def _one_by_one(resp: Any) -> Callable[[], Awaitable[list[Any] | None]]:
+    """litellm's stream in :meth:`SSEStream.next_batch`'s shape: one chunk per batch."""
+    iterator = resp.__aiter__()
+
+    async def next_batch() -> list[Any] | None:
+        try:
+            return [await iterator.__anext__()]
+        except StopAsyncIteration:
+            return None
+
+    return next_batch
 
 
 async def _close(resp: Any) -> None:

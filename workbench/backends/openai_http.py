@@ -90,8 +90,8 @@ class MidStreamError(Exception):
 def uses_http(litellm_model: str, api_base: str | None) -> bool:
     """True where this transport can stand in for litellm: an OpenAI-compatible provider
     prefix (``openai/``, ``hosted_vllm/``) with an explicit ``api_base``."""
-    return bool(api_base) and litellm_model.split("/", 1)[0] in HTTP_PROVIDERS \
-        and "/" in litellm_model
+    prefix, slash, _ = litellm_model.partition("/")
+    return bool(api_base and slash) and prefix in HTTP_PROVIDERS
 
 
 def request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:

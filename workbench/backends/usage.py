@@ -93,14 +93,14 @@ class StreamState:
         if finish:
             ch.finish = str(finish)
 
-    def absorb_batch(self, chunks: list[dict[str, Any]], t_s: float,
+    def absorb_batch(self, chunks: list[Any], t_s: float,
                      on_delta: DeltaCallback | None) -> None:
-        """Take the chunks of one network read: the same as :meth:`absorb_dict` on each,
-        but one ``on_delta`` per choice with their text joined, so a burst of tokens costs
-        one event per path rather than one per token (consumers see the same text)."""
+        """Take the chunks of one network read: the same as :meth:`absorb` on each, but
+        one ``on_delta`` per choice with their text joined, so a burst of tokens costs one
+        event per path rather than one per token (consumers see the same text)."""
         if on_delta is None or len(chunks) == 1:
             for chunk in chunks:
-                self.absorb_dict(chunk, t_s, on_delta)
+                self.absorb(chunk, t_s, on_delta)
             return
         pending: dict[int, list[str]] = {}
 
@@ -108,7 +108,7 @@ class StreamState:
             pending.setdefault(choice, []).append(text)
 
         for chunk in chunks:
-            self.absorb_dict(chunk, t_s, collect)
+            self.absorb(chunk, t_s, collect)
         for choice, parts in pending.items():
             on_delta(choice, "".join(parts))
 

@@ -7,14 +7,15 @@ DuckDB releases the GIL while it commits, so a writer thread lets the loop go on
 batches that arrive while a commit is running are committed together in the next one
 (group commit): throughput grows with load instead of collapsing. Commits are also spaced
 at least :data:`COMMIT_INTERVAL_S` apart: each costs ~1 ms of CPU per table touched, which
-at 300 samples/s was a quarter of the client's CPU (``bench/orchestration.py``), while a
+at 300 samples/s was a third of the client's CPU (``bench/orchestration.py``), while a
 sample that waits 0.2 s longer to be durable costs nothing (a kill loses at most that much,
 and ``resume`` re-runs it).
 
 Guarantees: rows are handed over only as whole samples, and each transaction holds whole
 samples, so a crash never leaves half a sample; a scored sample is durable one commit
 after ``SampleScored`` (at most ~``COMMIT_INTERVAL_S`` plus the commit); :meth:`Writer.wait`
-is a barrier that commits at once (used at run start, run end and close). A failed commit is sticky: its rows stay in memory, later calls raise.
+is a barrier that commits at once (used at run start, run end and close). A failed commit
+is sticky: its rows stay in memory, later calls raise.
 """
 
 from __future__ import annotations
