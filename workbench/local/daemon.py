@@ -12,7 +12,6 @@ alone.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -20,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ from workbench.local.state import (
     state_path,
     write_state,
 )
-from workbench.local.weights import DEFAULT_WEIGHTS, weights_available
+from workbench.local.weights import DEFAULT_WEIGHTS, file_lock, weights_available
 
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
@@ -46,7 +44,7 @@ STOP_TIMEOUT_S = 30.0
 
 def start_daemon(timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
     """Start the daemon unless a healthy one runs; return its status once it serves."""
-    with _start_lock():
+    with file_lock(state_path().with_name(".local-daemon.lock")):  # one daemon, not two
         running = live_daemon()
         if running is not None:
             return {**daemon_status(), "already_running": True}
@@ -164,24 +162,6 @@ def run_daemon() -> int:
 
 def _ours_and_alive(pid: int) -> bool:
     return pid_alive(pid) and is_daemon_process(pid)
-
-
-@contextlib.contextmanager
-def _start_lock() -> Iterator[None]:
-    """Two concurrent ``start`` calls must not spawn two daemons."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    path = state_path().with_name(".local-daemon.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _log_tail(lines: int = 20) -> str:

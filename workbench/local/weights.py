@@ -140,8 +140,7 @@ def ensure_weights(spec: WeightSpec = DEFAULT_WEIGHTS, directory: Path | None = 
     target = directory / spec.filename
     if _stamp_ok(target, spec):
         return target
-    directory.mkdir(parents=True, exist_ok=True)
-    with _lock(directory / f".{spec.filename}.lock"):
+    with file_lock(directory / f".{spec.filename}.lock"):
         if _stamp_ok(target, spec):  # another process finished while we waited
             return target
         if target.exists():
@@ -224,8 +223,10 @@ def _stamp_ok(target: Path, spec: WeightSpec) -> bool:
 
 
 @contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An advisory inter-process lock; a no-op where fcntl does not exist (Windows)."""
+def file_lock(path: Path) -> Iterator[None]:
+    """An advisory inter-process lock on ``path`` (its folder is created); a no-op where
+    fcntl does not exist (Windows). Used for weight assembly and daemon start-up."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:
