@@ -19,6 +19,7 @@ import polars as pl
 
 from workbench.backends.base import WorkbenchError
 from workbench.export._figures import MAIN_ROLES, run_figures
+from workbench.export._inline import script_safe
 from workbench.export._source import store_for
 from workbench.store.textcodec import decode_text
 
@@ -165,7 +166,7 @@ def run_report_html(store: Any, run_id: str) -> str:
     figs = run_figures(samples, paths, votes, rounds)
     items = "".join(_item_block(s, paths, votes, rounds) for s in samples.iter_rows(named=True))
     n_main = paths.filter(pl.col("role").is_in(MAIN_ROLES)).height
-    plotlyjs = get_plotlyjs().replace("</script", "<\\/script")
+    plotlyjs = script_safe(get_plotlyjs())
     title = f"Run {_t(run_id)} · {_t(run['technique'])} · {_t(run['model'])} · {_t(run['task'])}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{title}</title><style>{_CSS}</style>"

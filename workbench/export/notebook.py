@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.backends.base import WorkbenchError
+from workbench.export._inline import script_safe
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
@@ -123,11 +124,6 @@ def _anywidget_amd() -> str:
     return text.replace(anon, 'define("anywidget", ["@jupyter-widgets/base"]')
 
 
-def _script_safe(js: str) -> str:
-    """Make JS safe to place inside a <script> element."""
-    return js.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
-
-
 def _plotly_outputs(nb: Any) -> list[dict[str, Any]]:
     return [out for cell in nb.cells if cell.get("cell_type") == "code"
             for out in cell.get("outputs", [])
@@ -161,17 +157,17 @@ def _move_blobs(nb: Any) -> dict[str, str]:
 
 
 def _resources(nb: Any, has_plotly: bool) -> dict[str, Any]:
-    res: dict[str, Any] = {"wb_requirejs": _script_safe(_read_vendor("require.js")),
+    res: dict[str, Any] = {"wb_requirejs": script_safe(_read_vendor("require.js")),
                            "wb_plotlyjs": "", "wb_anywidget": "", "wb_html_manager": ""}
     if "widgets" in nb.metadata:
-        res["wb_html_manager"] = _script_safe(_html_manager_js())
-        res["wb_anywidget"] = _script_safe(_anywidget_amd())
+        res["wb_html_manager"] = script_safe(_html_manager_js())
+        res["wb_anywidget"] = script_safe(_anywidget_amd())
         res["wb_blobs"] = json.dumps(_move_blobs(nb)).replace("</", "<\\/")
         res["wb_rehydrate"] = _REHYDRATE
     if has_plotly:
         from plotly.offline import get_plotlyjs
 
-        res["wb_plotlyjs"] = _script_safe(get_plotlyjs())
+        res["wb_plotlyjs"] = script_safe(get_plotlyjs())
     return res
 
 
