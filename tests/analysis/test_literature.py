@@ -42,3 +42,16 @@ def test_compare_to_seed_matches_configurations():
 def test_sc_gain_against_same_budget_cot():
     out = sc_gain(summary(0.25))
     assert out.height == 2 and (out["gain_points"] > 0).all()
+
+
+def test_sc_gain_is_per_model_and_reports_the_baseline_it_used():
+    rows = []
+    for model, cot, sc in (("a", [0.2, 0.4], 0.5), ("b", [0.6], 0.7)):
+        rows += [{"task": "t", "model": model, "technique": "cot", "budget_tokens": 256,
+                  "n_samples": 1, "accuracy": acc} for acc in cot]
+        rows.append({"task": "t", "model": model, "technique": "sc", "budget_tokens": 256,
+                     "n_samples": 8, "accuracy": sc})
+    out = sc_gain(pl.DataFrame(rows)).sort("model")
+    assert out["model"].to_list() == ["a", "b"]
+    assert out["cot_accuracy"].to_list() == pytest.approx([0.3, 0.6])  # mean of a's two
+    assert out["gain_points"].to_list() == pytest.approx([20.0, 10.0])
