@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fakes.fake_openai import FakeOpenAI
+from faults.fault_kit import warm_litellm as warm
 
 from workbench.backends.litellm_adapter import LiteLLMBackend, ModelConfig
 from workbench.backends.retry import RetryPolicy
@@ -52,11 +53,4 @@ def make_backend(server: FakeOpenAI, transport: str) -> Callable[..., LiteLLMBac
 def warm_litellm() -> None:
     """Pay litellm's import (~3.5 s) and first-call warm-up (~0.8 s) once, outside the
     tests' short clocks, so a first-token timeout of 0.4 s measures the server, not us."""
-    import asyncio
-
-    from workbench.backends.base import GenRequest
-
-    with FakeOpenAI(texts=["warm"]) as srv:
-        backend = LiteLLMBackend({"w": ModelConfig("openai/w", api_base=srv.base_url)})
-        asyncio.run(backend.generate(GenRequest(
-            model="w", messages=({"role": "user", "content": "hi"},), max_tokens=4)))
+    warm()

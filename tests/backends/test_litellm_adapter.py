@@ -108,11 +108,9 @@ async def test_fan_out_sends_n_single_requests_with_distinct_seeds(
     assert {i for i, _ in seen} == {0, 1, 2, 3}
 
 
+@pytest.mark.parametrize("transport", ["litellm"])  # 'mistral/': litellm's own check
 async def test_unsupported_n_falls_back_to_fan_out(
-        server: FakeOpenAI, make_backend: Callable[..., LiteLLMBackend], transport: str
-) -> None:
-    if transport == "http":
-        pytest.skip("litellm's own check: 'mistral/' is not an OpenAI-compatible route")
+        server: FakeOpenAI, make_backend: Callable[..., LiteLLMBackend]) -> None:
     backend = make_backend(litellm_model="mistral/fake", native_n=True)
     results = await backend.generate(req(n=3))
     assert server.attempts == 3  # litellm rejected n before any request; then 3 singles

@@ -190,11 +190,9 @@ async def test_rejected_key_raises_a_scrubbed_workbench_error(
     assert CANARY[3:15] not in str(info.value)
 
 
+@pytest.mark.parametrize("transport", ["http"])  # litellm keeps its own connection pool
 async def test_finished_streams_reuse_their_connection_and_broken_ones_do_not(
-        server: FakeOpenAI, make_backend: Callable[..., LiteLLMBackend], transport: str
-) -> None:
-    if transport == "litellm":
-        pytest.skip("litellm manages its own connection pool")
+        server: FakeOpenAI, make_backend: Callable[..., LiteLLMBackend]) -> None:
     backend = make_backend()
     for _ in range(4):
         [r] = await backend.generate(req())

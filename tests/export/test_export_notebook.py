@@ -140,3 +140,6 @@ def test_exported_vote_chart_shows_the_votes(explorer_export: tuple[Path, Path],
     page = open_offline(explorer_export[1]).page
     page.wait_for_selector(".wb-vote-chart .js-plotly-plot .main-svg", timeout=60_000)
     page.wait_for_selector(".wb-vote-chart .js-plotly-plot .bars .point", timeout=5_000)
+    counts = page.eval_on_selector_all(".wb-vote-chart .wb-vote-bar",
+                                       "els => els.map(e => Number(e.dataset.count))")
+    assert sum(counts) == 3 and all(c > 0 for c in counts)  # SC@3: three votes drawn

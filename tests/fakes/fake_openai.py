@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -145,8 +146,7 @@ class FakeOpenAI:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(10)
+            stop_process(self._proc)
             self._proc = None
             return
         if self._loop is None or self._runner is None or self._thread is None:
@@ -178,13 +178,8 @@ class FakeOpenAI:
         config = {"texts": list(self.texts) if self.texts is not None else None,
                   "latency_s": self.latency_s, "chunk_delay_s": self.chunk_delay_s,
                   "usage_mode": self.usage_mode, "reasoning": self.reasoning}
-        self._proc = subprocess.Popen([sys.executable, __file__, json.dumps(config)],
-                                      stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"fake OpenAI subprocess failed to start: {line!r}")
-        self._port = int(line.split()[1])
+        self._proc, self._port = start_ready_process(
+            [sys.executable, __file__, json.dumps(config)], "fake OpenAI subprocess")
         return self
 
     def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
@@ -412,6 +407,26 @@ def _abort(request: web.Request) -> None:
     """Drop the TCP connection without finishing the response (a crashed upstream)."""
     if request.transport is not None:
         request.transport.abort()
+
+
+def start_ready_process(argv: list[str], what: str, timeout_s: float = 60.0
+                        ) -> tuple[subprocess.Popen[str], int]:
+    """Start a server process that prints ``READY <port>`` once it listens; return it and
+    the port (a child that stays silent for ``timeout_s`` is killed, not waited on)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("READY "):
+        proc.kill()
+        proc.wait(10)
+        raise RuntimeError(f"{what} failed to start: {line!r}")
+    return proc, int(line.split()[1])
+
+
+def stop_process(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(10)
 
 
 def _main(config_json: str) -> None:

@@ -21,7 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fakes.fake_openai import FakeOpenAI, tokens_of  # noqa: E402
+from fakes.fake_openai import (  # noqa: E402
+    FakeOpenAI,
+    start_ready_process,
+    stop_process,
+    tokens_of,
+)
 
 
 class LatencyServer:
@@ -42,20 +47,14 @@ class LatencyServer:
         return self._proc.pid
 
     def start(self) -> LatencyServer:
-        self._proc = subprocess.Popen(
+        self._proc, self._port = start_ready_process(
             [sys.executable, __file__, json.dumps([self.text, self.latency_s])],
-            stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"latency server failed to start: {line!r}")
-        self._port = int(line.split()[1])
+            "latency server")
         return self
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(10)
+            stop_process(self._proc)
             self._proc = None
 
     def __enter__(self) -> LatencyServer:

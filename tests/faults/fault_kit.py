@@ -52,7 +52,8 @@ def fake_backend(server: FakeOpenAI, policy: RetryPolicy = POLICY, **cfg: Any
 def warm_litellm() -> None:
     """Pay litellm's import and first-call cost once, outside any test's clocks."""
     with FakeOpenAI(texts=["warm"]) as srv:
-        backend = LiteLLMBackend({"w": ModelConfig("openai/w", api_base=srv.base_url)})
+        backend = LiteLLMBackend({"w": ModelConfig("openai/w", api_base=srv.base_url,
+                                                   transport="litellm")})
         asyncio.run(backend.generate(GenRequest(
             model="w", messages=({"role": "user", "content": "hi"},), max_tokens=4)))
 

@@ -1,5 +1,6 @@
 """Hard text, end to end: CJK, emoji, RTL, NUL, lone surrogates and a 2 MB answer stream
-from the fake server through litellm, the runner, DuckDB, polars, replay and the exports,
+from the fake server through each client route (our HTTP client and litellm), the runner,
+DuckDB, polars, replay and the exports,
 and come back as they were sent (HTML: valid UTF-8, lone surrogates replaced by "?")."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from fakes.fake_openai import FakeOpenAI
 from faults.fault_kit import fake_backend, run_into_file
 
@@ -29,13 +31,15 @@ BIG = " ".join([WORD] * 1050) + " The answer is 42"  # ~2.1 M characters, ~6.7 M
 TEXTS = [SPECIAL, BIG]
 
 
+@pytest.mark.parametrize("transport", ["http", "litellm"])
 async def test_hard_text_round_trips_through_store_frames_replay_and_exports(
-        warm: None, toy_task: Any, tmp_path: Path) -> None:
+        warm: None, toy_task: Any, tmp_path: Path, transport: str) -> None:
     with FakeOpenAI(texts=TEXTS) as server:
         spec = RunSpec(task="toy", model="fake", technique="cot", limit=2, budget=2000,
                        concurrency=1)  # one at a time: item i gets TEXTS[i]
         db = tmp_path / "t.duckdb"
-        out = await run_into_file(spec, fake_backend(server), db, toy_task)
+        out = await run_into_file(spec, fake_backend(server, transport=transport), db,
+                                  toy_task)
     run_id = out.result.run_id
     assert out.samples["error"].to_list() == [None, None]
     stored = out.paths.sort("sample_id")["text"].to_list()

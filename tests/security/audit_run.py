@@ -45,6 +45,7 @@ sys.addaudithook(_hook)
 def main() -> None:
     db, out = sys.argv[1], sys.argv[2]
     api_base = sys.argv[3] if len(sys.argv) > 3 else None
+    transport = sys.argv[4] if len(sys.argv) > 4 else "auto"
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import asyncio
 
@@ -58,7 +59,8 @@ def main() -> None:
     if api_base:
         from workbench.backends.litellm_adapter import LiteLLMBackend, ModelConfig
 
-        backend = LiteLLMBackend({"fake": ModelConfig("openai/fake", api_base=api_base)})
+        backend = LiteLLMBackend({"fake": ModelConfig("openai/fake", api_base=api_base,
+                                                      transport=transport)})
     else:
         backend = ScriptedBackend(lambda req, i: f"Adding gives {i}. The answer is {i}")
     spec = RunSpec(task="arithmetic", technique="sc", n=3, budget=32, limit=3, model="fake")

@@ -23,12 +23,14 @@ from workbench.store.store import Store
 REPO = Path(__file__).resolve().parents[2]
 
 
-def audited_run(tmp_path: Path, api_base: str | None) -> dict[str, object]:
+def audited_run(tmp_path: Path, api_base: str | None, transport: str = "auto"
+                ) -> dict[str, object]:
     out = tmp_path / "audit.json"
     env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
     env["PYTHONPATH"] = str(REPO)  # the package must set the offline flag itself
     args = [sys.executable, str(Path(__file__).with_name("audit_run.py")),
-            str(tmp_path / "a.duckdb"), str(out), *([api_base] if api_base else [])]
+            str(tmp_path / "a.duckdb"), str(out),
+            *([api_base, transport] if api_base else [])]
     done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -41,16 +43,19 @@ def test_a_scripted_run_makes_no_connection_at_all(tmp_path: Path) -> None:
     assert audit["events"] == []  # imports, store, run, Parquet and HTML exports: no network
 
 
-def test_a_run_through_litellm_talks_only_to_loopback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["http", "litellm"])
+def test_a_run_through_a_model_server_talks_only_to_loopback(tmp_path: Path,
+                                                              transport: str) -> None:
+    """Our HTTP client (OpenAI-compatible servers) and litellm (every other provider)."""
     with FakeOpenAI() as server:
-        audit = audited_run(tmp_path, server.base_url)
+        audit = audited_run(tmp_path, server.base_url, transport)
         attempts = server.attempts
     events = audit["events"]
     assert isinstance(events, list) and audit["samples"] == 3
     connects = [e for e in events if e[0] == "socket.connect" and e[1] is not None]
     assert connects and attempts >= 3  # the run did talk to the fake server
     outside = [e for e in events if e[1] is not None and e[1] not in LOOPBACK]
-    assert outside == [], outside  # litellm's import and calls stay on this machine
+    assert outside == [], outside  # imports and calls stay on this machine
 
 
 def test_duckdb_extension_autoinstall_and_autoload_are_off(tmp_path: Path,

@@ -32,7 +32,6 @@ import sys, time
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
-from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock, n = Store.open(sys.argv[1]), Clock(), int(sys.argv[2])
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=n + 1, n_paths=3))
@@ -81,7 +80,6 @@ import sys
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
-from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock = Store.open(sys.argv[1]), Clock()
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=3))
@@ -150,7 +148,6 @@ import sys
 from workbench.store.recorder import Recorder
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
-from workbench.store.writer import COMMIT_INTERVAL_S
 store, clock = Store.open(sys.argv[1]), Clock()
 rec = Recorder(store)
 rec(run_started("r", clock, n_items=10**6, n_paths=3, rounds=1))
