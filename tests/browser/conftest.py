@@ -21,13 +21,7 @@ import wb_browser as wb  # noqa: E402
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    if not wb.chromium_available():
-        reason = (f"{wb.CHROMIUM} not found: run `make browser-deps` "
-                  "(apt-get install chromium); never `playwright install`.")
-        if wb.in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return wb.CHROMIUM
+    return wb.require_chromium()
 
 
 @pytest.fixture(scope="session")

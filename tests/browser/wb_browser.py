@@ -51,6 +51,19 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def require_chromium() -> str:
+    """Debian's chromium, or skip (a failure in CI, so the tier never silently vanishes)."""
+    import pytest
+
+    if not chromium_available():
+        reason = (f"{CHROMIUM} not found: run `make browser-deps` "
+                  "(apt-get install chromium); never `playwright install`.")
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
 @dataclass
 class NetGuard:
     """Aborts every request that would leave the machine, and remembers them."""

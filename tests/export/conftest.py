@@ -43,11 +43,7 @@ def recorded(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def offline_browser() -> Iterator[Any]:
-    if not wb.chromium_available():
-        reason = f"{wb.CHROMIUM} not found: run `make browser-deps`."
-        if wb.in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
+    wb.require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -65,8 +65,7 @@ HARNESS = """async ([src, css]) => {
 
 @pytest.fixture(scope="module")
 def chrome() -> Iterator[Any]:
-    if not wb.chromium_available():
-        pytest.skip(f"{wb.CHROMIUM} not found: run `make browser-deps`.")
+    wb.require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
