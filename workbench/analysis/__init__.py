@@ -6,6 +6,14 @@ out. Figures are plotly ``graph_objects`` (no pandas);
 """
 
 from workbench.analysis.adaptive import beta_confidence, decided, margin, simulate_adaptive
+from workbench.analysis.compare import (
+    Comparison,
+    compare,
+    compare_store,
+    diff_text,
+    mcnemar_exact,
+    newcombe_paired_interval,
+)
 from workbench.analysis.compute import (
     DEFAULT_FLOPS_PER_JOULE,
     compute_label,
@@ -50,6 +58,7 @@ from workbench.analysis.fits import (
     more_calls_hurt,
 )
 from workbench.analysis.frames import Frames, as_frames, from_store, item_tallies
+from workbench.analysis.intervals import wilson_interval
 from workbench.analysis.literature import alpha_by_task, compare_to_seed, sc_gain
 from workbench.analysis.report import Report, png_exporter, write_report
 from workbench.analysis.tables import price_table, seed_table, to_markdown
@@ -66,4 +75,6 @@ __all__ = [
     "summarize_curves", "to_markdown", "fig_maj_pass", "fig_pareto", "fig_refinement_flips",
     "fig_scaling", "fig_vote_margin", "refinement_flips", "vote_margins", "Report",
     "png_exporter", "write_report", "alpha_by_task", "compare_to_seed", "sc_gain",
+    "Comparison", "compare", "compare_store", "diff_text", "mcnemar_exact",
+    "newcombe_paired_interval", "wilson_interval",
 ]

@@ -241,6 +241,15 @@ def export(run_id: Annotated[str, typer.Argument(help="the run to export")],
             typer.echo(f"{table}: {path}")
 
 
+def _register_extra_commands() -> None:
+    from workbench.cli.compare import compare_cmd
+
+    app.command("compare")(guarded(compare_cmd))
+
+
+_register_extra_commands()
+
+
 @app.command("export-notebook")
 @guarded
 def export_notebook(notebook: Annotated[str, typer.Argument(help="an executed .ipynb")],
