@@ -13,7 +13,7 @@ import asyncio
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
@@ -138,11 +138,14 @@ class _Tally:
 async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
               task: Task | None = None, technique: Technique | None = None,
               params_count: dict[str, float] | None = None,
-              run_id: str | None = None, resumed: bool = False) -> RunResult:
+              run_id: str | None = None, resumed: bool = False,
+              only: Collection[int] | None = None) -> RunResult:
     """Run ``spec`` against ``backend``; every event goes to every sink, in order.
 
     ``run_id`` with ``resumed=True`` continues an existing run (a sweep resuming after a
-    crash): only ``spec.items`` are run and the run's row is not written again.
+    crash): only ``spec.items`` are run and the run's row is not written again. ``only``
+    runs just those item indices of the run ``spec`` describes (one shard of a sweep): the
+    run is recorded as the whole spec, so every shard writes the same run row.
     """
     check_spec(spec)
     if task is None:
@@ -152,6 +155,9 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
                                    rounds=spec.rounds, vote=spec.vote)
     prompts = Prompts().with_overrides(**spec.prompts)
     problems = select_problems(task, spec)
+    n_items = len(problems)
+    if only is not None:
+        problems = [p for p in problems if p.index in set(only)]
     run_id = run_id or uuid.uuid4().hex[:12]
     result = RunResult(run_id=run_id, status="running")
     tally = _Tally(result)
@@ -172,7 +178,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
               "prompts": prompts.to_dict(), "rounds": spec.rounds
               if spec.technique in {"refine", "sc-refine"} else 0}
     emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
-                    task=task.name, params=params, n_items=len(problems), seed=spec.seed,
+                    task=task.name, params=params, n_items=n_items, seed=spec.seed,
                     verifier=settings.verifier, prompt_hash=prompts.hash(),
                     versions=versions(), resumed=resumed))
     t0 = time.perf_counter()

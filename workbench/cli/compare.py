@@ -65,3 +65,27 @@ def compare_cmd(
                        f"{unpaired['only_in_b']} only in B")
         if items:
             _drill_down(store, comparison, limit)
+
+
+def merge_cmd(
+    sources: Annotated[list[str], typer.Argument(help="trace files to merge (e.g. shards)")],
+    into: Annotated[str, typer.Option("--into", help="the merged trace file (created if "
+                                                     "missing)")],
+) -> None:
+    """Merge trace files into one, idempotently; conflicting duplicates are reported."""
+    from workbench.store.merge import merge_files
+
+    report = merge_files(sources, into)
+    for source, tables in report.sources.items():
+        added = ", ".join(f"{t.table} +{t.added}" for t in tables if t.added) or "nothing new"
+        typer.echo(f"{source}: {added}")
+        for t in tables:
+            if t.conflicts:
+                keys = "; ".join(str(k) for k in t.conflict_keys[:5])
+                typer.secho(f"  conflict: {t.conflicts} row(s) of {t.table} differ from the "
+                            f"target's rows with the same key (kept the target's): {keys}",
+                            fg="yellow", err=True)
+    typer.echo(f"merged into {report.into}: {report.added} row(s) added, "
+               f"{report.conflicts} conflict(s)")
+    if report.conflicts:
+        raise typer.Exit(1)

@@ -180,13 +180,19 @@ def recover(db: DbOpt = None) -> None:
 def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")],
           db: DbOpt = None,
           plan: Annotated[bool, typer.Option("--plan", help="show what would run")] = False,
+          shard: Annotated[str | None, typer.Option(
+              "--shard", help="i/n: run only the i-th of n deterministic slices of the items "
+                              "(one per machine; combine with `workbench merge`)")] = None,
           ) -> None:
     """Run a sweep (models x techniques x budgets x tasks); re-run to resume."""
     from workbench.store.store import Store
     from workbench.summary import print_table
     from workbench.sweep import load_sweep, run_sweep, sweep_plan
+    from workbench.sweep.spec import parse_shard
 
     spec = load_sweep(path)
+    if shard:
+        spec = replace(spec, shard=parse_shard(shard))
     target = db or spec.db or default_db()
     with Store.open(target) as store:
         before = sweep_plan(spec, store)
@@ -242,9 +248,10 @@ def export(run_id: Annotated[str, typer.Argument(help="the run to export")],
 
 
 def _register_extra_commands() -> None:
-    from workbench.cli.compare import compare_cmd
+    from workbench.cli.compare import compare_cmd, merge_cmd
 
     app.command("compare")(guarded(compare_cmd))
+    app.command("merge")(guarded(merge_cmd))
 
 
 _register_extra_commands()

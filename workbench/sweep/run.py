@@ -15,7 +15,7 @@ import polars as pl
 
 from workbench.backends.base import Backend
 from workbench.runner import RunResult, RunSpec, Sink, run
-from workbench.sweep.spec import SweepSpec, run_id_for
+from workbench.sweep.spec import SweepSpec, run_id_for, shard_items
 
 
 def _done_items(store: Any, run_id: str) -> set[int]:
@@ -27,13 +27,13 @@ def _run_exists(store: Any, run_id: str) -> bool:
     return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
 
 
-def _wanted_items(spec: RunSpec) -> list[int]:
+def _wanted_items(spec: RunSpec, shard: tuple[int, int] | None = None) -> list[int]:
     from workbench.tasks import get_task
 
     if spec.items is not None:
-        return list(spec.items)
+        return shard_items(list(spec.items), shard)
     task = get_task(spec.task, **spec.task_options)
-    return [p.index for p in task.load(spec.limit, spec.offset)]
+    return shard_items([p.index for p in task.load(spec.limit, spec.offset)], shard)
 
 
 def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
@@ -41,7 +41,7 @@ def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
     rows = []
     for spec in sweep.runs:
         rid = run_id_for(spec)
-        wanted = _wanted_items(spec)
+        wanted = _wanted_items(spec, sweep.shard)
         done = _done_items(store, rid) & set(wanted)
         rows.append({"run_id": rid, "model": spec.model, "task": spec.task,
                      "technique": spec.technique, "budget_tokens": spec.budget,
@@ -72,15 +72,16 @@ async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
 
     async def one(spec: RunSpec) -> None:
         rid = run_id_for(spec)
-        wanted = _wanted_items(spec)
+        wanted = _wanted_items(spec, sweep.shard)
         missing = [i for i in wanted if i not in _done_items(store, rid)]
         if not missing:
             return
         resumed = _run_exists(store, rid)
         todo = replace(spec, items=tuple(missing)) if resumed else spec
+        only = set(missing) if sweep.shard and not resumed else None
         async with limit:
             results.append(await run(todo, backend, [recorder, *(sinks or [])],
-                                     run_id=rid, resumed=resumed,
+                                     run_id=rid, resumed=resumed, only=only,
                                      params_count=params_count))
 
     async with asyncio.TaskGroup() as group:

@@ -44,6 +44,31 @@ class SweepSpec:
     db: str | None = None
     parallel_runs: int = 2
     source: dict[str, Any] = field(default_factory=dict)
+    shard: tuple[int, int] | None = None
+    """``(i, n)``: run only the i-th of n deterministic slices of every run's items."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> ``(2, 3)``: shards are numbered 1..n (a Slurm array ``--array=1-n``)."""
+    head, sep, tail = text.partition("/")
+    try:
+        i, n = int(head), int(tail)
+    except ValueError:
+        i = n = 0
+    if not sep or n < 1 or not 1 <= i <= n:
+        raise WorkbenchError(f"--shard {text!r}: write i/n with 1 <= i <= n, e.g. --shard 2/3.")
+    return (i, n)
+
+
+def shard_items(items: list[int], shard: tuple[int, int] | None) -> list[int]:
+    """The items of one shard: every n-th of the sorted item indices, starting at the i-th.
+
+    The slice depends only on the item indices, so every run of a sweep (and every machine)
+    puts the same item in the same shard: SC@16 after SC@8 reuses that shard's samples."""
+    if shard is None:
+        return items
+    i, n = shard
+    return [item for pos, item in enumerate(sorted(items)) if pos % n == i - 1]
 
 
 def run_id_for(spec: RunSpec) -> str:
