@@ -194,7 +194,7 @@ class Ctx:
             tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
             cost_usd=r.cost_usd, flops=flops, logprob_mean=r.logprob_mean, ttft_ms=r.ttft_ms,
             latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
-            cached=bool(r.extra.get("cached"))))
+            cached=bool(r.extra.get("cached")), served_by=r.extra.get("served_by")))
         return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
                     correct=correct, finish_reason=r.finish_reason, truncated=truncated,
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,

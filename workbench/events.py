@@ -97,6 +97,7 @@ class PathFinished(Event):
     score: float | None = None
     correct: bool | None = None
     cached: bool = False  # reused from an earlier stored path, not generated now
+    served_by: str | None = None  # the deployment that answered (model@host:port), if known
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,10 +41,11 @@ import asyncio
 import os
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from workbench.backends import router as pool
+from workbench.backends.affinity import AffinityPool, affinity_pool
 from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import HTTPTransport, SSEStream
@@ -56,6 +57,7 @@ from workbench.backends.retry import (
     scrub,
     user_error_advice,
 )
+from workbench.backends.stream_io import close_stream, one_by_one
 from workbench.backends.thinking import thinking_params
 from workbench.backends.usage import StreamState, results
 
@@ -254,20 +256,27 @@ class LiteLLMBackend:
         """One request for ``n`` choices (indices ``offset..``), with our retry policy."""
         policy = cfg.retry or self.retry
         extra: dict[str, Any] = {"native_n": n > 1}
+        if cfg.router is None and cfg.api_base:
+            extra["served_by"] = pool.Deployment(cfg.litellm_model, cfg.api_base).label
         loop = asyncio.get_running_loop()
         t_call = loop.time()
         clock = Clock(policy)
         attempt, waits, exc = 0, 0, None
         kwargs: dict[str, Any] = {}
+        affine = self._affinity(cfg)
         while True:
             attempt += 1
             state = StreamState(n, offset)
             async with self._semaphore(req.model, cfg):
-                if not kwargs:  # built once a slot is free: queued paths cost next to nothing
-                    kwargs = self._kwargs(req, cfg, n, offset, policy, extra)
-                clock.start_attempt(loop.time())
-                exc = await self._attempt(self._completion(cfg), kwargs, state, clock,
-                                          on_delta)
+                if affine is None:
+                    if not kwargs:  # built once a slot is free: queued paths cost ~nothing
+                        kwargs = self._kwargs(req, cfg, n, offset, policy, extra)
+                    clock.start_attempt(loop.time())
+                    exc = await self._attempt(self._completion(cfg), kwargs, state, clock,
+                                              on_delta)
+                else:
+                    exc = await self._affine_attempt(affine, req, n, offset, policy, extra,
+                                                     state, clock, on_delta)
             if exc is None:
                 break
             if _may_wait(exc, clock, loop.time()):  # a pool with no free slot: not a failure
@@ -288,6 +297,26 @@ class LiteLLMBackend:
                                                          else None)
         return results(state, req, cfg.litellm_model, price, error, extra,
                        (loop.time() - first) * 1000.0)
+
+    def _affinity(self, cfg: ModelConfig) -> AffinityPool | None:
+        """The pool's affinity state on this loop, or ``None`` when litellm routes it."""
+        return affinity_pool(self._routers.setdefault(asyncio.get_running_loop(), {}), cfg)
+
+    async def _affine_attempt(self, affine: AffinityPool, req: GenRequest, n: int,
+                              offset: int, policy: RetryPolicy, extra: dict[str, Any],
+                              state: StreamState, clock: Clock,
+                              on_delta: DeltaCallback | None) -> BaseException | None:
+        """One attempt on the deployment the item's prefix maps to (see ``router``)."""
+        i = affine.pick(req.messages)
+        async with affine.slot(i) as target:
+            kwargs = self._kwargs(req, target, n, offset, policy, extra)
+            extra["served_by"] = affine.label(i)
+            clock.start_attempt(asyncio.get_running_loop().time())
+            exc = await self._attempt(self._completion(target), kwargs, state, clock,
+                                      on_delta)
+        if exc is not None:
+            affine.failed(i)
+        return exc
 
     def _completion(self, cfg: ModelConfig) -> Callable[..., Any]:
         """Our HTTP transport, ``litellm.acompletion``, or the pool's Router (one per pool
@@ -314,7 +343,7 @@ class LiteLLMBackend:
                 which = clock.arm(cm, loop.time(), state.streamed)
                 resp = await complete(**kwargs)
                 next_batch = (resp.next_batch if isinstance(resp, SSEStream)  # whole reads
-                              else _one_by_one(resp))  # litellm: a chunk at a time
+                              else one_by_one(resp))  # litellm: a chunk at a time
                 while True:
                     which = clock.arm(cm, loop.time(), state.streamed)
                     batch = await next_batch()
@@ -330,7 +359,7 @@ class LiteLLMBackend:
             return exc
         finally:
             if resp is not None:
-                await _close(resp)
+                await close_stream(resp)
 
     def _raise_user_errors(self, exc: BaseException, cfg: ModelConfig, n: int) -> None:
         """User mistakes surface as :class:`WorkbenchError` (retrying cannot fix them)."""
@@ -358,28 +387,3 @@ def _may_wait(exc: BaseException, clock: Clock, now: float) -> bool:
     if not pool.is_backpressure(exc):
         return False
     return clock.deadline_at is None or now + BACKPRESSURE_WAIT_S < clock.deadline_at
-
-
-def _one_by_one(resp: Any) -> Callable[[], Awaitable[list[Any] | None]]:
-    """litellm's stream in :meth:`SSEStream.next_batch`'s shape: one chunk per batch."""
-    iterator = resp.__aiter__()
-
-    async def next_batch() -> list[Any] | None:
-        try:
-            return [await iterator.__anext__()]
-        except StopAsyncIteration:
-            return None
-
-    return next_batch
-
-
-async def _close(resp: Any) -> None:
-    """Release the HTTP connection of a stream we stop reading (timeouts, errors)."""
-    closer = getattr(resp, "aclose", None)
-    if closer is None:
-        return
-    try:
-        async with asyncio.timeout(2.0):
-            await closer()
-    except Exception:  # best effort: the connection is dropped either way
-        pass

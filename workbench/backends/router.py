@@ -13,6 +13,7 @@ A pool is declared in ``workbench.toml``::
     cooldown_s = 30       # how long a failing deployment gets no traffic
     # routing: default "least-busy"; "simple-shuffle" (weighted by concurrency) when the
     # deployments' concurrency differs; "usage-based-routing-v2" when any sets rpm/tpm
+    affinity = "prefix"   # optional: pin each item's requests to one deployment (below)
 
 The calls go through litellm's ``Router`` (built in :mod:`litellm_adapter`, the only module
 that imports litellm): it picks a deployment, honours each deployment's
@@ -31,10 +32,26 @@ Measured on litellm 1.110 (why the adapter does what it does):
   default when any deployment sets them; otherwise see :func:`default_routing`;
 * a stream cut mid-way when a deployment dies is not retried (the text already streamed
   to the user); it is recorded with its partial text, like any mid-stream fault.
+
+**Prefix-cache affinity** (``affinity = "prefix"``). vLLM and SGLang reuse the KV cache of
+a prompt prefix, but only on the replica that computed it, and litellm's strategies are not
+prefix-aware: the 16 samples of one item land on all replicas and each recomputes the long
+prompt. With affinity the adapter routes itself (no litellm Router): the key is a hash of
+the messages up to the first user turn (system + few-shot + question), which every sample,
+refinement round and search step of an item shares, and each key ranks the deployments by
+rendezvous (highest-random-weight) hashing, so adding or losing one deployment moves only
+the keys it owned. A request goes to the first deployment in its order that is not cooling
+down and has a free slot (bounded load: an item spills to its next replica rather than
+queue behind a full one), else queues on the first live one. A failed attempt counts
+against its deployment; past ``allowed_fails`` failures in a minute it cools down for
+``cooldown_s`` and its keys move to their next replica. Each path records the deployment
+that served it (``paths.served_by``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +63,8 @@ from workbench.backends.base import WorkbenchError
 ROUTINGS = ("least-busy", "usage-based-routing-v2", "simple-shuffle", "latency-based-routing")
 _DEPLOYMENT_KEYS = {"model", "api_base", "api_key_env", "concurrency", "rpm", "tpm", "weight"}
 _POOL_KEYS = {"router", "deployments", "allowed_fails", "cooldown_s", "routing", "params",
-              "native_n", "concurrency", "model"}
+              "native_n", "concurrency", "model", "affinity"}
+AFFINITIES = ("prefix",)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 DEFAULT_CONCURRENCY = 8
 
@@ -67,6 +85,15 @@ class Deployment:
     def is_local(self) -> bool:
         return bool(self.api_base) and urlparse(self.api_base).hostname in _LOOPBACK
 
+    @property
+    def label(self) -> str:
+        """How a path names the deployment that served it (no key, no credentials)."""
+        if not self.api_base:
+            return self.model
+        url = urlparse(self.api_base)
+        return f"{self.model}@{url.hostname}:{url.port}" if url.port else (
+            f"{self.model}@{url.hostname}")
+
 
 @dataclass(frozen=True)
 class RouterSpec:
@@ -77,6 +104,7 @@ class RouterSpec:
     allowed_fails: int = 1
     cooldown_s: float = 30.0
     routing: str = "least-busy"
+    affinity: str | None = None  # "prefix": the adapter pins each item to one deployment
 
     @property
     def capacity(self) -> int:
@@ -138,8 +166,27 @@ def router_spec(name: str, entry: Mapping[str, Any]) -> RouterSpec:
     if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
         raise WorkbenchError(f"[models.{name}] cooldown_s must be 0 or more seconds "
                              f"(got {cooldown!r}).")
+    affinity = entry.get("affinity")
+    if affinity is not None and affinity not in AFFINITIES:
+        raise WorkbenchError(f"[models.{name}] affinity {affinity!r} is not one of "
+                             f"{AFFINITIES} (leave it out for litellm's routing).")
     return RouterSpec(name=name, deployments=deployments, allowed_fails=fails,
-                      cooldown_s=float(cooldown), routing=routing)
+                      cooldown_s=float(cooldown), routing=routing, affinity=affinity)
+
+
+def affinity_key(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The prefix an item's requests share: messages up to and including the first user
+    turn (later turns, e.g. a critique or a partial solution, extend that prefix)."""
+    cut = next((i for i, m in enumerate(messages) if m.get("role") == "user"), len(messages))
+    blob = json.dumps([dict(m) for m in messages[:cut + 1]], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def rendezvous_order(key: str, deployments: Sequence[Deployment]) -> list[int]:
+    """Deployment indices, best first, by highest-random-weight hashing of ``key``."""
+    def weight(i: int) -> tuple[bytes, int]:  # by label, so removing one moves only its keys
+        return (hashlib.sha256(f"{key}|{deployments[i].label}".encode()).digest(), -i)
+    return sorted(range(len(deployments)), key=weight, reverse=True)
 
 
 def default_routing(deployments: Sequence[Deployment]) -> str:

@@ -132,7 +132,12 @@ def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests]
+def _m006_served_by(con: duckdb.DuckDBPyConnection) -> None:
+    # No DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT (field notes).
+    con.execute("ALTER TABLE paths ADD COLUMN served_by VARCHAR")  # deployment of a pool
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m006_served_by]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

@@ -111,7 +111,8 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             tokens_reasoning=r["tokens_reasoning"] or 0, cost_usd=r["cost_usd"] or 0.0,
             flops=r["flops"] or 0.0, logprob_mean=r["logprob_mean"], ttft_ms=r["ttft_ms"],
             latency_ms=r["latency_ms"] or 0.0, error=decode_opt(r["error"]),
-            score=r["score"], correct=r["correct"], cached=bool(cached)), seq + 2))
+            score=r["score"], correct=r["correct"], cached=bool(cached),
+            served_by=r.get("served_by")), seq + 2))
     return out
 
 
