@@ -96,7 +96,7 @@ async def one_run(replicas: list[PrefixCacheReplica], args: argparse.Namespace,
                   mode: str) -> tuple[float, float, float, int]:
     spec = RunSpec(task="arithmetic", technique="sc", model="pool", n=args.n,
                    limit=args.items, budget=64, prompts={"fewshot": FEW_SHOT},
-                   concurrency=max(1, len(replicas) * args.slots // args.n))
+                   concurrency=len(replicas))  # about one item in flight per replica
     before = [Counter(r.stats()) for r in replicas]
     events: list[Any] = []
     t0, c0 = time.perf_counter(), time.process_time()

@@ -2,9 +2,11 @@
 
 What vLLM / SGLang do with automatic prefix caching, reduced to the part routing changes:
 each replica keeps the last ``cache_entries`` prompts it computed (LRU); a request whose
-prompt prefix is cached pays ``hit_ms``, any other pays ``miss_ms`` (prefill of a long
-few-shot prompt), then ``decode_ms`` for its tokens. At most ``slots`` requests are computed
-at once (a GPU's batch); the rest queue. ``GET /_stats`` answers hits, misses, requests.
+prompt prefix is cached pays ``hit_ms``, any other pays ``miss_ms`` of prefill (a long
+few-shot prompt), then ``decode_ms`` for its tokens. At most ``slots`` requests run at once
+(a GPU's batch) and the rest queue; decoding overlaps across slots, but prefill is compute
+the replica does one prompt at a time (it competes for the same GPU), so misses queue behind
+each other. ``GET /_stats`` answers hits, misses, requests.
 
 The prefix is the request's messages up to and including the first user message (system
 prompt + few-shot exemplars + question): every sample, refinement round and search step of
@@ -87,6 +89,7 @@ class _Replica:
         self.miss_s, self.hit_s = config["miss_ms"] / 1000, config["hit_ms"] / 1000
         self.decode_s = config["decode_ms"] / 1000
         self.slots = asyncio.Semaphore(int(config["slots"]))
+        self.prefill = asyncio.Lock()
         self.capacity = int(config["cache_entries"])
         self.cache: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.stats = {"requests": 0, "hits": 0, "misses": 0}
@@ -106,7 +109,9 @@ class _Replica:
         self.stats["requests"] += 1
         async with self.slots:
             hit = self._lookup(prefix_key(body))
-            await asyncio.sleep((self.hit_s if hit else self.miss_s) + self.decode_s)
+            async with self.prefill:
+                await asyncio.sleep(self.hit_s if hit else self.miss_s)
+            await asyncio.sleep(self.decode_s)
         if not transport.is_closing():
             transport.write(self.answers.get(body))
 

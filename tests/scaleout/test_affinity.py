@@ -104,7 +104,7 @@ async def test_a_dead_replica_is_routed_around_and_a_full_one_spills(
         served = Counter(r.extra["served_by"] for r in flat)
         dead = f"127.0.0.1:{replicas[owner].base_url.split(':')[2][:-3]}"
         assert not any(dead in s for s in served)  # after the failed attempt: elsewhere
-        assert len(served) == 2  # one slot each: six concurrent requests spill to both
+        assert len(served) == 2  # one slot each: six concurrent requests spill to both live ones
     finally:
         for r in replicas:
             r.stop()

@@ -20,6 +20,11 @@ from typing import Any
 from workbench.backends import router as pool
 from workbench.backends.model_config import ModelConfig
 
+QUEUE_FACTOR = 2
+"""An item stays on its replica until that replica has this many times its slots in use or
+queued; past that it spills to its next replica. Queueing one batch is cheaper than a cache
+miss elsewhere (a prefill of the whole prompt), an unbounded queue is not (bounded load)."""
+
 FAIL_WINDOW_S = 60.0
 """``allowed_fails`` counts failures within this window (litellm's "per minute")."""
 
@@ -41,13 +46,14 @@ class AffinityPool:
         self.served = [0] * len(self.configs)
 
     def pick(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        """The deployment for a request: its item's first live replica with a free slot,
-        else the first live one (queue there), else the first of all (all cooling)."""
+        """The deployment for a request: its item's first live replica whose load is under
+        ``QUEUE_FACTOR`` x its slots, else the first live one (queue there), else the first
+        of all (all cooling down)."""
         order = pool.rendezvous_order(pool.affinity_key(messages), self.spec.deployments)
         now = time.monotonic()
         live = [i for i in order if self.cool_until[i] <= now] or order
         for i in live:
-            if self.busy[i] < self.spec.deployments[i].concurrency:
+            if self.busy[i] < QUEUE_FACTOR * self.spec.deployments[i].concurrency:
                 return i
         return live[0]
 

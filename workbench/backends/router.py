@@ -41,8 +41,9 @@ the messages up to the first user turn (system + few-shot + question), which eve
 refinement round and search step of an item shares, and each key ranks the deployments by
 rendezvous (highest-random-weight) hashing, so adding or losing one deployment moves only
 the keys it owned. A request goes to the first deployment in its order that is not cooling
-down and has a free slot (bounded load: an item spills to its next replica rather than
-queue behind a full one), else queues on the first live one. A failed attempt counts
+down and whose load (running + queued) is under twice its slots (bounded load: an item
+spills to its next replica rather than queue without end), else queues on the first live
+one. A failed attempt counts
 against its deployment; past ``allowed_fails`` failures in a minute it cools down for
 ``cooldown_s`` and its keys move to their next replica. Each path records the deployment
 that served it (``paths.served_by``).
