@@ -86,7 +86,7 @@ def v_progress_error(c: Callable[[str], str]) -> str:
 
 
 def v_refinement(c: Callable[[str], str]) -> str:
-    from widgets.diff import rounds_html, round_rows
+    from widgets.diff import round_rows, rounds_html
 
     return str(rounds_html(round_rows(_state(c).focused)))
 
