@@ -5,7 +5,8 @@ For each view the same run is rendered twice: with the payloads, and with a harm
 that escapes builds the *same elements and attributes* from both, whatever the payload
 tries; one that interpolates raw text grows an ``<img>``, a handler or a new attribute.
 The payload text must also still be there as readable text (escaped, not dropped).
-The real-browser twin of this test is tests/browser/test_injection.py.
+The real-browser twin of this test is tests/browser/test_injection.py; both add their
+figures to the fault/injection tables (test-artifacts/faults.md, .../injection.md).
 """
 
 from __future__ import annotations
@@ -191,13 +192,18 @@ ALLOWED = {"run report (export)": frozenset({"details", "script"})}
 
 
 @pytest.mark.parametrize("view", list(VIEWS))
-def test_view_escapes_every_payload(view: str) -> None:
+def test_view_escapes_every_payload(view: str, note: Any) -> None:
     render = VIEWS[view]
     hostile, twin = render(identity), render(benign)
-    assert shape(hostile) == shape(twin), f"{view}: the payloads changed the markup"
+    found = injected(hostile, ALLOWED.get(view, frozenset()))
+    same = shape(hostile) == shape(twin)
+    note(f"- HTML view `{view}` (parsed, no browser): {len(PAYLOADS)} payloads tried, "
+         f"live markup injected {len(found)}, markup {'unchanged' if same else 'CHANGED'} "
+         "against the harmless twin")
+    assert same, f"{view}: the payloads changed the markup"
     if view == "run report (export)":  # its own scripts are plotly's figure calls
         assert hostile.count("<script") == twin.count("<script")
-    assert injected(hostile, ALLOWED.get(view, frozenset())) == []
+    assert found == []
     # Escaped text is as visible as the harmless twin's: same payloads shown, none dropped.
     text, twin_text = shown_text(hostile), shown_text(twin)
     shown = [p.name for p in PAYLOADS if p.text in text
