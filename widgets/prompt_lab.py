@@ -127,6 +127,7 @@ class PromptLab(W.VBox):
         self.table = W.HTML("")
         self.table.add_class("wb-lab-compare")
         self.message = W.HTML("")
+        self.message.add_class("wb-lab-message")
         self.task: asyncio.Task[Any] | None = None
         self.run_button.on_click(lambda _b: self.start())
         for view in (self.progress_a, self.progress_b):

@@ -4,7 +4,8 @@ A scripted backend answers with the payloads of tests/fakes/hostile.py (path tex
 answers, critiques; the task's question and gold are payloads too). Each payload, if it
 were parsed as markup, would set its own ``window.__pwned_<name>``. The views:
 
-* the live Explorer (path cards, vote chart and caption, refinement diff),
+* the live Explorer (path cards, vote chart and caption, refinement diff, prompt lab
+  comparison and its few-shot error),
 * the trace browser (results table, the SQL error that quotes a hostile cell, the replay
   error that quotes a hostile run id, the replayed detail view),
 * the exported run report (``workbench export RUN --html``),
@@ -174,6 +175,15 @@ def test_live_explorer_trace_browser_and_run_report(
     page.click(".wb-browser:visible .wb-results .wb-row >> nth=0")  # replay into detail
     page.wait_for_selector(".wb-browser-detail .wb-paths > .wb-path")
     tally.check(page, "trace browser: replayed paths", ".wb-browser-detail .wb-path-text")
+
+    tab(page, "Prompt lab")  # both variants run the controls' spec: gold and answers
+    page.click(".wb-lab-run-button")
+    page.wait_for_selector(".wb-lab-compare .wb-lab-row", timeout=30_000)
+    tally.check(page, "prompt lab: comparison table", ".wb-lab-compare", [TEXTS[0]])
+    page.locator(".wb-prompt-fewshot textarea").first.fill(TEXTS[0])  # not Q:/A: blocks
+    page.click(".wb-lab-run-button")
+    page.wait_for_selector(".wb-lab-message:has-text('Few-shot block')")
+    tally.check(page, "prompt lab: few-shot error", ".wb-lab-message", [TEXTS[0][:40]])
 
     tab(page, "Live")
     before = wb.progress_label(page)
