@@ -302,4 +302,8 @@ def test_one_escaping_helper() -> None:
             if re.search(r"^\s*(import html\b|from html import|import markupsafe|"
                          r"from markupsafe import)", src, re.M):
                 offenders.append(str(path.relative_to(REPO)))
+            # an f-string straight into an HTML widget is how the SQL-error bug happened
+            for m in re.finditer(r"(W\.HTML\(|\.value\s*=)\s*\(?\s*f[\"']", src):
+                line = src.count("\n", 0, m.start()) + 1
+                offenders.append(f"{path.relative_to(REPO)}:{line}")
     assert offenders == []
