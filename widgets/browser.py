@@ -23,6 +23,7 @@ from widgets.controls import TECHNIQUES
 from widgets.live import LiveView
 from workbench.backends.base import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
+from workbench.htmltext import Markup, html
 
 STATIC = Path(__file__).parent / "static"
 MAX_ROWS = 200
@@ -56,6 +57,11 @@ def cell(value: Any) -> Any:
             if isinstance(value, dt.datetime) else value.isoformat()
     text = str(value)
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+def error_html(exc: BaseException | str) -> Markup:
+    """A red error line. DuckDB errors quote the offending cell (model text): escaped."""
+    return html('<span class="wb-error-text" style="color:#d62728">{}</span>', str(exc))
 
 
 def table_rows(frame: pl.DataFrame, limit: int = MAX_ROWS) -> list[list[Any]]:
@@ -145,7 +151,7 @@ class TraceBrowser(W.VBox):
         try:
             frame = query()
         except WorkbenchError as exc:
-            self.message.value = f'<span style="color:#d62728">{exc}</span>'
+            self.message.value = error_html(exc)
             return self._frame
         self._frame = frame
         self.message.value = ""
@@ -172,7 +178,7 @@ class TraceBrowser(W.VBox):
         try:
             events = replay(self.store, str(row["run_id"]))
         except WorkbenchError as exc:
-            self.message.value = f'<span style="color:#d62728">{exc}</span>'
+            self.message.value = error_html(exc)
             return
         self.detail.show(sample_events(events, sample_id), focus=sample_id)
 

@@ -9,7 +9,6 @@ verifier's critique and whether the round flipped the answer right→wrong or wr
 from __future__ import annotations
 
 import difflib
-import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import ipywidgets as W
 
 from widgets.state import SampleView
+from workbench.htmltext import Markup, html, join
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 INS_STYLE = "background:#c8f7c5;text-decoration:none"
@@ -27,23 +27,23 @@ def _tokens(text: str) -> list[str]:
     return _TOKENS.findall(text)
 
 
-def word_diff_html(old: str, new: str) -> str:
+def word_diff_html(old: str, new: str) -> Markup:
     """HTML of ``new`` with words added since ``old`` in ``<ins class="wb-diff-ins">`` and
     removed words in ``<del class="wb-diff-del">``; all text is escaped."""
     a, b = _tokens(old), _tokens(new)
-    out: list[str] = []
+    out: list[Markup | str] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            out.append(html.escape("".join(b[j1:j2])))
+            out.append("".join(b[j1:j2]))
             continue
         if op in ("delete", "replace"):
-            out.append(f'<del class="wb-diff-del" style="{DEL_STYLE}">'
-                       f'{html.escape("".join(a[i1:i2]))}</del>')
+            out.append(html('<del class="wb-diff-del" style="{}">{}</del>', DEL_STYLE,
+                            "".join(a[i1:i2])))
         if op in ("insert", "replace"):
-            out.append(f'<ins class="wb-diff-ins" style="{INS_STYLE}">'
-                       f'{html.escape("".join(b[j1:j2]))}</ins>')
-    return "".join(out)
+            out.append(html('<ins class="wb-diff-ins" style="{}">{}</ins>', INS_STYLE,
+                            "".join(b[j1:j2])))
+    return join("", out)
 
 
 def flip(before: bool | None, after: bool | None) -> str | None:
@@ -89,33 +89,35 @@ def round_rows(sample: SampleView | None) -> list[RoundRow]:
     return rows
 
 
-def rounds_html(rows: list[RoundRow]) -> str:
+def rounds_html(rows: list[RoundRow]) -> Markup:
     """A table: round | answer (+flip) | diff against the previous round | critique."""
     if not rows:
-        return '<div class="wb-rounds wb-rounds-empty">No refinement rounds for this item.</div>'
+        return Markup('<div class="wb-rounds wb-rounds-empty">No refinement rounds for this '
+                      "item.</div>")
     body = []
     prev = ""
     for row in rows:
-        diff = word_diff_html(prev, row.text) if row.round else html.escape(row.text)
+        diff = word_diff_html(prev, row.text) if row.round else row.text
         prev = row.text
         mark = "" if row.correct is None else (" ✓" if row.correct else " ✗")
-        flip_html = ""
+        flip_html = Markup("")
         if row.flip:
             cls = "wb-flip-r2w" if row.flip == "right→wrong" else "wb-flip-w2r"
-            flip_html = f' <span class="wb-flip {cls}">{row.flip}</span>'
+            flip_html = html(' <span class="wb-flip {}">{}</span>', cls, row.flip)
         verdict = "accepted" if row.accepted else ("" if not row.critique else "rejected")
-        body.append(
-            f'<tr class="wb-round" data-round="{row.round}" style="vertical-align:top">'
-            f'<td>round {row.round}</td>'
-            f'<td class="wb-round-answer">{html.escape(str(row.answer))}{mark}{flip_html}</td>'
-            f'<td class="wb-diff" style="white-space:pre-wrap;width:60%">{diff}</td>'
-            f'<td class="wb-critique" style="white-space:pre-wrap;width:25%">'
-            f'<b>{verdict}</b> {html.escape(row.critique)}</td></tr>')
-    head = ("<tr><th>round</th><th>answer</th><th>solution (diff vs previous round)</th>"
-            "<th>verifier critique</th></tr>")
-    return (f'<table class="wb-rounds" style="font-size:12px;width:100%;line-height:1.3">'
-            f'{head}'
-            f'{"".join(body)}</table>')
+        body.append(html(
+            '<tr class="wb-round" data-round="{r}" style="vertical-align:top">'
+            "<td>round {r}</td>"
+            '<td class="wb-round-answer">{answer}{mark}{flip}</td>'
+            '<td class="wb-diff" style="white-space:pre-wrap;width:60%">{diff}</td>'
+            '<td class="wb-critique" style="white-space:pre-wrap;width:25%">'
+            "<b>{verdict}</b> {critique}</td></tr>",
+            r=row.round, answer=str(row.answer), mark=mark, flip=flip_html, diff=diff,
+            verdict=verdict, critique=row.critique))
+    head = Markup("<tr><th>round</th><th>answer</th><th>solution (diff vs previous round)</th>"
+                  "<th>verifier critique</th></tr>")
+    return html('<table class="wb-rounds" style="font-size:12px;width:100%;line-height:1.3">'
+                "{}{}</table>", head, join("", body))
 
 
 class RefinementView(W.HTML):

@@ -11,7 +11,6 @@ through the throttled sink and the DuckDB recorder.
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from widgets.sink import running_loop
 from widgets.state import RunState
 from workbench.backends.base import Backend, WorkbenchError
 from workbench.events import Event
+from workbench.htmltext import html
 from workbench.runner import RunResult, RunSpec, Sink, run
 from workbench.tasks.base import Task
 
@@ -84,8 +84,8 @@ class Explorer(W.VBox):
         self.status.add_class("wb-status")
         self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
                           titles=["Live", "Prompt lab", "Traces", "Scaling"])
-        title = W.HTML(f"<b>Inference Workbench</b> · task <code>{html.escape(self.task_name)}"
-                       f"</code> · {len(self.problems)} problems")
+        title = W.HTML(html("<b>Inference Workbench</b> · task <code>{}</code> · {} problems",
+                            self.task_name, len(self.problems)))
         super().__init__([title, self.controls, self.status, self.tabs])
         self.add_class("wb-explorer")
         self.controls.on_change(self._debounce)
@@ -232,11 +232,11 @@ class Explorer(W.VBox):
             self._task.cancel()
         self.live.show(events)
         params = events[0].params if hasattr(events[0], "params") else {}
-        self.status.value = (
-            f'<span class="wb-instant">SC@{spec.n} recomputed from stored run '
-            f"<code>{html.escape(str(params.get('from_run')))}</code>: no model call · "
-            f"expected maj@{spec.n} over all subsets "
-            f"{float(params.get('expected_maj_at_k', 0.0)):.0%}</span>")
+        self.status.value = html(
+            '<span class="wb-instant">SC@{n} recomputed from stored run <code>{run}</code>: '
+            "no model call · expected maj@{n} over all subsets {acc:.0%}</span>",
+            n=spec.n, run=str(params.get("from_run")),
+            acc=float(params.get("expected_maj_at_k", 0.0)))
         return True
 
     # ---- stored runs ---------------------------------------------------------------
@@ -250,8 +250,8 @@ class Explorer(W.VBox):
         self.cancel()
         events = replay(self.store, run_id)
         self.live.show(events)
-        self.status.value = (f'<span class="wb-replayed">Replayed stored run '
-                             f"<code>{html.escape(run_id)}</code> (no model call)</span>")
+        self.status.value = html('<span class="wb-replayed">Replayed stored run '
+                                 "<code>{}</code> (no model call)</span>", run_id)
         return events
 
     def refresh_stored(self) -> None:

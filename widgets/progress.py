@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
 
 from widgets.state import RunState
+from workbench.htmltext import Markup, escape, html
 
 STATUS_ICONS = {"running": "⏳", "ok": "✓", "cancelled": "■", "error": "⚠", "idle": ""}
 
 
-def progress_text(state: RunState, now: float | None = None) -> str:
+def progress_text(state: RunState, now: float | None = None) -> Markup:
     """The one-line status under the controls (pure; ``now`` is a monotonic time)."""
     p = state.progress
     if state.status == "idle":
-        return "Idle."
+        return Markup("Idle.")
     acc = f" · acc {p.correct / p.done:.0%}" if p.done else ""
     icon = STATUS_ICONS.get(state.status, "")
     where = f" · {state.started.technique} · {state.started.model}" if state.started else ""
@@ -25,7 +25,7 @@ def progress_text(state: RunState, now: float | None = None) -> str:
             f"{p.tokens_out:,} tokens · {p.tokens_per_s(now):.1f} tok/s · ${p.cost_usd:.4f}")
     if state.error:
         text += f" · {state.error}"
-    return html.escape(text)
+    return escape(text)
 
 
 class ProgressView(W.VBox):
@@ -58,5 +58,5 @@ class ProgressView(W.VBox):
 
     def show_error(self, message: str) -> None:
         """A user-facing error (WorkbenchError text) in red under the bar; '' clears it."""
-        self.error.value = (f'<span style="color:#d62728">{html.escape(message)}</span>'
+        self.error.value = (html('<span style="color:#d62728">{}</span>', message)
                             if message else "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import html
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from widgets.sink import Delta, WidgetSink, running_loop
 from widgets.state import RunState
 from workbench.backends.base import WorkbenchError
 from workbench.events import Event, SampleScored
+from workbench.htmltext import Markup, html, join
 from workbench.prompts import Prompts
 from workbench.runner import RunSpec, Sink
 
@@ -66,22 +66,22 @@ def variant_specs(base: RunSpec, a: dict[str, Any], b: dict[str, Any]
     return spec_a, spec_b
 
 
-def comparison_html(a: RunState, b: RunState) -> str:
+def comparison_html(a: RunState, b: RunState) -> Markup:
     """Per item: gold, answer of A and B with ✓/✗, tokens of each; accuracy in the header."""
     rows_a = {s.item_index: s for s in a.scored}
     rows_b = {s.item_index: s for s in b.scored}
-    head = (f"<tr><th>item</th><th>gold</th><th>A ({_acc(a.scored)})</th><th>B "
-            f"({_acc(b.scored)})</th><th>tokens A</th><th>tokens B</th></tr>")
+    head = html("<tr><th>item</th><th>gold</th><th>A ({})</th><th>B ({})</th>"
+                "<th>tokens A</th><th>tokens B</th></tr>", _acc(a.scored), _acc(b.scored))
     body = []
     for i in sorted(set(rows_a) | set(rows_b)):
         sa, sb = rows_a.get(i), rows_b.get(i)
         either = sa or sb
         gold = either.gold if either is not None else ""
-        body.append(f'<tr class="wb-lab-row"><td>{i}</td><td>{html.escape(gold)}</td>'
-                    f"<td>{_ans(sa)}</td><td>{_ans(sb)}</td>"
-                    f"<td>{sa.tokens_out if sa else ''}</td><td>{sb.tokens_out if sb else ''}"
-                    "</td></tr>")
-    return f'<table class="wb-lab-table" style="font-size:12px">{head}{"".join(body)}</table>'
+        body.append(html('<tr class="wb-lab-row"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+                         "<td>{}</td><td>{}</td></tr>", i, gold, _ans(sa), _ans(sb),
+                         sa.tokens_out if sa else "", sb.tokens_out if sb else ""))
+    return html('<table class="wb-lab-table" style="font-size:12px">{}{}</table>', head,
+                join("", body))
 
 
 def _acc(scored: Sequence[SampleScored]) -> str:
@@ -91,7 +91,7 @@ def _acc(scored: Sequence[SampleScored]) -> str:
 def _ans(s: SampleScored | None) -> str:
     if s is None:
         return "…"
-    return f"{html.escape(str(s.answer))} {'✓' if s.correct else '✗'}"
+    return f"{s.answer} {'✓' if s.correct else '✗'}"
 
 
 class VariantEditor(W.VBox):
@@ -106,7 +106,7 @@ class VariantEditor(W.VBox):
             for key in EDITABLE}
         for key, area in self.areas.items():
             area.add_class(f"wb-prompt-{key}")
-        super().__init__([W.HTML(f"<b>{title}</b>"), *self.areas.values()], **kwargs)
+        super().__init__([W.HTML(html("<b>{}</b>", title)), *self.areas.values()], **kwargs)
 
     def overrides(self) -> dict[str, Any]:
         return overrides({k: a.value for k, a in self.areas.items()})
@@ -127,6 +127,7 @@ class PromptLab(W.VBox):
         self.table = W.HTML("")
         self.table.add_class("wb-lab-compare")
         self.message = W.HTML("")
+        self.message.add_class("wb-lab-message")
         self.task: asyncio.Task[Any] | None = None
         self.run_button.on_click(lambda _b: self.start())
         for view in (self.progress_a, self.progress_b):
@@ -143,7 +144,7 @@ class PromptLab(W.VBox):
         try:
             spec_a, spec_b = self.specs()
         except WorkbenchError as exc:
-            self.message.value = f'<span style="color:#d62728">{html.escape(str(exc))}</span>'
+            self.message.value = html('<span style="color:#d62728">{}</span>', str(exc))
             return None
         self.message.value = ""
         self.cancel()

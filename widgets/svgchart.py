@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
+
+from workbench.htmltext import escape
 
 FONT = "font-family:var(--jp-ui-font-family, sans-serif)"
 AXIS = "#888"

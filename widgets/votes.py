@@ -12,7 +12,6 @@ votes, and it costs a few kB instead of a 5 MB front-end bundle per chart.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ import ipywidgets as W
 
 from widgets.state import NO_ANSWER_COLOR, SampleView, answer_colors
 from widgets.svgchart import Bar, bar_chart_svg
+from workbench.htmltext import Markup, html, join
 
 
 @dataclass(frozen=True)
@@ -79,22 +79,21 @@ def vote_chart_data(sample: SampleView | None) -> VoteChartData:
         tie_break=v.tie_break if v is not None else None)
 
 
-def summary_html(d: VoteChartData) -> str:
+def summary_html(d: VoteChartData) -> Markup:
     """The caption under the chart: winner, gold, adaptive stopping and tokens saved."""
     if not d.answers:
-        return '<span class="wb-vote-summary">No answers yet.</span>'
+        return Markup('<span class="wb-vote-summary">No answers yet.</span>')
     gold = d.answers[d.gold_index] if d.gold_index is not None else None
-    bits = [f"{d.method} vote over {d.n_paths} paths",
-            f"winner <b>{html.escape(str(d.winner))}</b>"]
+    bits = [html("{} vote over {} paths", d.method, d.n_paths),
+            html("winner <b>{}</b>", str(d.winner))]
     if d.tie_break:
-        bits.append(f"tie broken by {html.escape(d.tie_break)}")
+        bits.append(html("tie broken by {}", d.tie_break))
     if gold is not None:
-        mark = "✓" if d.winner == gold else "✗"
-        bits.append(f"gold <b>{html.escape(gold)}</b> {mark}")
+        bits.append(html("gold <b>{}</b> {}", gold, "✓" if d.winner == gold else "✗"))
     if d.stopped_early:
-        bits.append(f'<span class="wb-vote-stopped">adaptive stop: saved {d.samples_saved} '
-                    f"paths (~{d.tokens_saved_est} tokens)</span>")
-    return f'<span class="wb-vote-summary">{" · ".join(bits)}</span>'
+        bits.append(html('<span class="wb-vote-stopped">adaptive stop: saved {} paths '
+                         "(~{} tokens)</span>", d.samples_saved, d.tokens_saved_est))
+    return html('<span class="wb-vote-summary">{}</span>', join(" · ", bits))
 
 
 def bar_labels(d: VoteChartData) -> list[str]:

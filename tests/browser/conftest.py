@@ -77,3 +77,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     rep = outcome.get_result()  # type: ignore[attr-defined]
     if rep.when == "call":
         item.rep_call = rep  # type: ignore[attr-defined]
+
+
+# ---- injection figures (tests/browser/test_injection.py) --------------------------------
+# The browser tier runs in its own pytest process (Makefile BROWSER_DIRS), so it writes its
+# own table, like tests/faults/conftest.py does for the fault table.
+INJECTION_FILE = wb.ARTIFACTS / "injection.md"
+INJECTION_HEADER = ("page", "view", "payloads tried", "shown as text",
+                    "executed on the page", "live handlers/URLs on the page")
+_INJECTION_ROWS: list[tuple[str, ...]] = []
+
+
+@pytest.fixture
+def injection_report() -> Any:
+    """``report(surface, view, tried, shown, executed, injected)`` adds a table row."""
+
+    def add(surface: str, view: str, tried: int, shown: int, executed: int,
+            injected: int) -> None:
+        _INJECTION_ROWS.append((surface, view, str(tried), str(shown), str(executed),
+                                str(injected)))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _INJECTION_ROWS:
+        return
+    tried = sum(int(r[2]) for r in _INJECTION_ROWS)
+    lines = ["| " + " | ".join(INJECTION_HEADER) + " |", "|" + "---|" * len(INJECTION_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in _INJECTION_ROWS]
+    surfaces = len({r[0] for r in _INJECTION_ROWS})
+    executed = sum(int(r[4]) for r in {(r[0], r[4]): r for r in _INJECTION_ROWS}.values())
+    shown = sum(int(r[3]) for r in _INJECTION_ROWS)
+    lines += ["", f"{tried} (view, payload) pairs tried over {len(_INJECTION_ROWS)} views on "
+              f"{surfaces} pages; shown as text: {shown}; payloads executed: {executed} "
+              "(target 0)."]
+    INJECTION_FILE.parent.mkdir(parents=True, exist_ok=True)
+    INJECTION_FILE.write_text("# HTML injection in a real browser (hostile model output)\n\n"
+                              + "\n".join(lines) + "\n")
+    terminalreporter.section("injection figures")
+    for line in lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(written to {INJECTION_FILE})")

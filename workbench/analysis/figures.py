@@ -15,6 +15,7 @@ import polars as pl
 
 from workbench.analysis.decisions import pareto_frontier
 from workbench.analysis.frames import item_tallies, require
+from workbench.htmltext import plotly_text
 
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6",
            "#9D755D", "#BAB0AC", "#EECA3B")
@@ -31,6 +32,7 @@ def _line_with_band(fig: go.Figure, x: Sequence[float], y: Sequence[float],
     """A band for 2+ points; a single point gets an error bar instead (a band of one
     point has no area). Missing interval ends mean no band."""
     xs, ys = list(x), list(y)
+    name = plotly_text(name)  # plotly renders tags in legend text: show names literally
     los, his = list(lo or []), list(hi or [])
     has_ci = len(los) == len(xs) == len(his) and None not in (*los, *his)
     error_y = None
@@ -99,9 +101,10 @@ def fig_pareto(configs: pl.DataFrame, *, x: str = "cost_usd", y: str = "accuracy
     groups = df[color].unique(maintain_order=True).to_list() if color in df.columns else [None]
     for i, g in enumerate(groups):
         sub = df.filter(pl.col(color) == g) if g is not None else df
-        text = sub["compute_label"].to_list() if "compute_label" in sub.columns else None
+        text = ([plotly_text(t) for t in sub["compute_label"].to_list()]
+                if "compute_label" in sub.columns else None)
         fig.add_trace(go.Scatter(x=sub[x].to_list(), y=sub[y].to_list(), mode="markers",
-                                 name=str(g if g is not None else "configs"), text=text,
+                                 name=plotly_text(g if g is not None else "configs"), text=text,
                                  marker={"size": 9, "color": PALETTE[i % len(PALETTE)]}))
     front = df.filter(pl.col("on_frontier"))
     fig.add_trace(go.Scatter(x=front[x].to_list(), y=front[y].to_list(), mode="lines",
@@ -169,10 +172,10 @@ def fig_refinement_flips(rounds: pl.DataFrame) -> go.Figure:
         sub = f.filter(pl.col("run_id") == rid)
         c = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Bar(x=sub["round"].to_list(), y=sub["wrong_to_right"].to_list(),
-                             name=f"wrong→right {rid}", marker_color=c))
+                             name=plotly_text(f"wrong→right {rid}"), marker_color=c))
         fig.add_trace(go.Bar(x=sub["round"].to_list(),
                              y=(-np.asarray(sub["right_to_wrong"].to_list())).tolist(),
-                             name=f"right→wrong {rid}", marker_color=_rgba(c, 0.45)))
+                             name=plotly_text(f"right→wrong {rid}"), marker_color=_rgba(c, 0.45)))
     n_runs = f["run_id"].n_unique()
     fig.update_layout(barmode="relative" if n_runs <= 1 else "group",
                       title="Refinement flips per round",

@@ -24,6 +24,7 @@ from workbench.analysis.difficulty import accuracy_by_difficulty, meta_difficult
 from workbench.analysis.fits import curve_fits
 from workbench.analysis.frames import Frames, as_frames, reasoning_paths
 from workbench.analysis.tables import seed_table, to_markdown
+from workbench.htmltext import escape
 
 PngWriter = Callable[[go.Figure, Path], None]
 
@@ -162,7 +163,9 @@ def write_report(source: Any, out_dir: str | os.PathLike[str], *,
             writer(fig, out / f"{name}.png")
             rep.files.append(out / f"{name}.png")
             md.append(f"  ![{name}]({name}.png)")
-    md += ["", f"PNG export: {rep.png}", *[f"- skipped {s}" for s in skipped], ""]
+    # Reasons quote exception text: escaped, since markdown passes raw HTML through.
+    md += ["", f"PNG export: {escape(rep.png)}", *[f"- skipped {escape(s)}" for s in skipped],
+           ""]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     rep.files += [out / "report.md", out / "plotly.min.js"]
     return rep

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analysis.frames import require
+from workbench.htmltext import markdown_cell
 
 
 def _pct(v: float | None) -> str:
@@ -127,14 +128,14 @@ def price_table(models: Sequence[str], usage: pl.DataFrame | None = None, *,
 
 
 def to_markdown(frame: pl.DataFrame, float_digits: int = 4) -> str:
-    """A GitHub-flavoured markdown table (no extra dependency)."""
+    """A GitHub-flavoured markdown table (no extra dependency); cells are HTML-escaped."""
     def cell(v: object) -> str:
         if v is None:
             return ""
         if isinstance(v, float):
             return f"{v:.{float_digits}g}"
-        return str(v).replace("|", "\\|").replace("\n", " ")
-    head = "| " + " | ".join(frame.columns) + " |"
+        return markdown_cell(v)  # markdown passes raw HTML through: escape it
+    head = "| " + " | ".join(markdown_cell(c) for c in frame.columns) + " |"
     sep = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
     return "\n".join([head, sep, *rows]) + "\n"

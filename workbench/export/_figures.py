@@ -11,6 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from workbench.htmltext import plotly_text
+
 MAIN_ROLES = ("path", "direct")
 COLORS = {"correct": "#2ca02c", "wrong": "#d62728", "none": "#b0b0b0"}
 
@@ -28,7 +30,7 @@ def per_item_figure(samples: pl.DataFrame) -> Any:
     colors = [COLORS["correct"] if c else COLORS["wrong"] for c in rows["correct"].to_list()]
     fig = go.Figure(go.Bar(x=[f"item {i}" for i in rows["item_index"].to_list()],
                            y=rows["tokens_out"].to_list(), marker_color=colors,
-                           hovertext=[f"answer {a} · gold {g}" for a, g in
+                           hovertext=[plotly_text(f"answer {a} · gold {g}") for a, g in
                                       rows.select("answer", "gold").iter_rows()]))
     fig.update_layout(title="Tokens generated per item (green: correct, red: wrong)",
                       xaxis_title="item", yaxis_title="output tokens", height=320,
@@ -67,7 +69,7 @@ def votes_figure(votes: pl.DataFrame, samples: pl.DataFrame) -> Any | None:
     for sid, counts in votes.select("sample_id", "counts").iter_rows():
         parsed: dict[str, float] = json.loads(counts) if counts else {}
         good = sum(v for k, v in parsed.items() if k.strip() == str(gold.get(sid, "")).strip())
-        xs.append(labels.get(sid, sid))
+        xs.append(plotly_text(labels.get(sid, sid)))
         correct_y.append(good)
         other_y.append(sum(parsed.values()) - good)
     fig = go.Figure([go.Bar(x=xs, y=correct_y, name="votes for the gold answer",

@@ -3,14 +3,14 @@
 Why: a run is shared with people who have neither the workbench nor the DuckDB file (a
 reviewer, a colleague on a phone, an archive). The report is one file with plotly.js
 inlined (no CDN: it opens the same without internet and in ten years), every text HTML-
-escaped (model output is untrusted), and everything a reader needs to judge the run:
+escaped through :mod:`workbench.htmltext` (model output is untrusted), and everything a
+reader needs to judge the run:
 the configuration, accuracy and compute, figures, and per item the paths with their
 answers, the vote, and the refinement rounds.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ import polars as pl
 
 from workbench.backends.base import WorkbenchError
 from workbench.export._figures import MAIN_ROLES, run_figures
-from workbench.export._inline import script_safe
 from workbench.export._source import store_for
+from workbench.htmltext import escape, script_safe
 from workbench.store.textcodec import decode_text
 
 _CSS = """
@@ -48,7 +48,7 @@ def _t(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return html.escape(decode_text(str(value)))
+    return escape(decode_text(str(value)))
 
 
 def _mark(correct: bool | None) -> str:
@@ -58,12 +58,12 @@ def _mark(correct: bool | None) -> str:
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
     return f'<table class="wb-report-table wb-summary">{body}</table>'
 
 
 def _grid(frame: pl.DataFrame, columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_t(v)}</td>" for v in row) + "</tr>"
                    for row in frame.select(columns).iter_rows())
     return f'<table class="wb-report-table"><tr>{head}</tr>{body}</table>'
@@ -103,7 +103,7 @@ def _path_block(p: dict[str, Any]) -> str:
              f"{p['tokens_out']} tokens", p["finish_reason"] or "",
              "truncated" if p["truncated"] else "", f"score {p['score']:.3g}"
              if p["score"] is not None else ""]
-    head = (f"#{p['idx']} · " + " · ".join(html.escape(str(f)) for f in flags if f)
+    head = (f"#{p['idx']} · " + " · ".join(escape(str(f)) for f in flags if f)
             + f" · answer <b>{_t(p['answer'])}</b> {_mark(p['correct'])}")
     error = f'<div class="wb-bad">error: {_t(p["error"])}</div>' if p["error"] else ""
     return (f'<div class="wb-report-path{cls}" data-path-id="{_t(p["path_id"])}">'

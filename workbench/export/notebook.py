@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.backends.base import WorkbenchError
-from workbench.export._inline import script_safe
+from workbench.htmltext import script_json, script_json_text, script_safe
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
@@ -162,7 +162,7 @@ def _resources(nb: Any, has_plotly: bool) -> dict[str, Any]:
     if "widgets" in nb.metadata:
         res["wb_html_manager"] = script_safe(_html_manager_js())
         res["wb_anywidget"] = script_safe(_anywidget_amd())
-        res["wb_blobs"] = json.dumps(_move_blobs(nb)).replace("</", "<\\/")
+        res["wb_blobs"] = script_json(_move_blobs(nb))
         res["wb_rehydrate"] = _REHYDRATE
     if has_plotly:
         from plotly.offline import get_plotlyjs
@@ -186,8 +186,11 @@ def notebook_to_offline_html(nb: Any) -> str:
         del nb.metadata["widgets"]  # nothing to render; skip 3.6 MB of JS
     plotly_outs = _plotly_outputs(nb)
     _render_plotly(plotly_outs)
+    # nbconvert's own filter for the widget state and widget views only escapes "/", so a
+    # "<!--<script>" in model text could still derail the element: escape < > & instead.
     exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
-                            template_file=_TEMPLATE_NAME)
+                            template_file=_TEMPLATE_NAME,
+                            filters={"escape_html_script": script_json_text})
     body, _ = exporter.from_notebook_node(nb, resources=_resources(nb, bool(plotly_outs)))
     return str(body)
 
