@@ -80,6 +80,7 @@ class RunSettings:
     prompts: Prompts
     logprobs: bool = False
     params_count: dict[str, float] = field(default_factory=dict)
+    thinking_budget: int | None = None  # the provider's own reasoning budget, per request
 
 
 class Ctx:
@@ -128,7 +129,8 @@ class Ctx:
         req = GenRequest(model=model, messages=tuple(messages), max_tokens=max_tokens,
                          temperature=temp, n=n, seed=self.seed_for(index, round),
                          stop=stop, logprobs=self.settings.logprobs, sample_index=index,
-                         run_seed=self.settings.seed)
+                         run_seed=self.settings.seed,
+                         thinking_budget=self.settings.thinking_budget)
         ids = self._start_paths(req, role=role, parent_id=parent_id, round=round)
         partial: list[list[str]] = [[] for _ in range(n)]
 
@@ -194,7 +196,8 @@ class Ctx:
             tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
             cost_usd=r.cost_usd, flops=flops, logprob_mean=r.logprob_mean, ttft_ms=r.ttft_ms,
             latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
-            cached=bool(r.extra.get("cached")), served_by=r.extra.get("served_by")))
+            cached=bool(r.extra.get("cached")), served_by=r.extra.get("served_by"),
+            reasoning=r.reasoning_text))
         return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
                     correct=correct, finish_reason=r.finish_reason, truncated=truncated,
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,

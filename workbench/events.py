@@ -98,6 +98,7 @@ class PathFinished(Event):
     correct: bool | None = None
     cached: bool = False  # reused from an earlier stored path, not generated now
     served_by: str | None = None  # the deployment that answered (model@host:port), if known
+    reasoning: str = ""  # the provider's streamed thinking (Anthropic thinking, Gemini thoughts)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,6 +49,9 @@ class RunSpec:
     prompts: dict[str, Any] = field(default_factory=dict)
     task_options: dict[str, Any] = field(default_factory=dict)
     sweep_id: str | None = None
+    thinking_budget: int | None = None
+    """A reasoning model's own thinking budget per request (Anthropic ``budget_tokens``,
+    Gemini ``thinkingBudget``, OpenAI ``reasoning_effort``; see backends/thinking.py)."""
 
     def effective_temperature(self) -> float:
         if self.temperature is not None:
@@ -170,7 +173,8 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     settings = RunSettings(run_id=run_id, model=spec.model, verifier=spec.effective_verifier(),
                            temperature=spec.effective_temperature(), seed=spec.seed,
                            prompts=prompts, logprobs=spec.vote == "logprob",
-                           params_count=params_count or {})
+                           params_count=params_count or {},
+                           thinking_budget=spec.thinking_budget)
     described = technique.describe()
     params = {**asdict(spec), **described,
               "budget_tokens": described.get("max_tokens", spec.budget),

@@ -293,7 +293,7 @@ class LiteLLMBackend:
         if waits:
             extra["pool_waits"] = waits
         error = None if exc is None else self._error_text(exc, cfg, attempt)
-        price = cfg.price if cfg.price is not None else (Price(0.0, 0.0) if cfg.is_local
+        price = cfg.price if cfg.price is not None else (Price(0.0, 0.0) if cfg.free_by_default
                                                          else None)
         return results(state, req, cfg.litellm_model, price, error, extra,
                        (loop.time() - first) * 1000.0)

@@ -17,6 +17,9 @@ from workbench.backends.pricing import Price
 from workbench.backends.retry import RetryPolicy
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+SELF_HOSTED = frozenset({"openai", "hosted_vllm", "ollama", "ollama_chat", "lm_studio",
+                         "llamafile"})
+"""Provider prefixes of servers one runs oneself (llama.cpp, vLLM, SGLang, Ollama, ...)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,15 @@ class ModelConfig:
         """Served by :mod:`workbench.backends.openai_http` rather than litellm."""
         return (self.router is None and self.transport != "litellm"
                 and uses_http(self.litellm_model, self.api_base))
+
+    @property
+    def free_by_default(self) -> bool:
+        """A self-hosted server on this machine: priced at 0 unless a price is set. A named
+        provider (``anthropic/...``, ``gemini/...``) on loopback is a proxy or a test double
+        of a paid API, so it keeps the provider's price."""
+        models = ([d.model for d in self.router.deployments] if self.router is not None
+                  else [self.litellm_model])
+        return self.is_local and all(m.split("/", 1)[0] in SELF_HOSTED for m in models)
 
     @property
     def is_local(self) -> bool:

@@ -9,7 +9,9 @@ both stay small; nothing here imports litellm. Why the numbers look like this:
   OpenAI and llama.cpp), scaled up to the provider's total when that is larger (llama.cpp
   reports only one choice's tokens, so then our count stands). The prompt is billed once
   per request, so with native ``n`` its tokens are split evenly over the choices.
-  ``tokens_reasoning`` is separate from ``tokens_out``; cost bills both as output.
+  ``tokens_reasoning`` is separate from ``tokens_out``; cost bills both as output. A
+  provider that reports thinking only inside its output count (Anthropic) gets the split
+  estimated from the streamed text (:func:`reasoning_share`, ``reasoning_tokens_estimated``).
 * With native ``n`` litellm keeps only one choice's finish reason, so per-choice finish is
   inferred: "length" if the choice reached ``max_tokens``, else "stop".
 * A stream that died before usage arrived estimates the prompt at ~4 characters per token
@@ -148,6 +150,16 @@ def split(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
+def reasoning_share(chs: list[Choice], completion_tokens: int) -> int:
+    """Thinking tokens of a provider that bills them inside the output count and reports no
+    split (Anthropic's ``output_tokens`` includes thinking): the streamed thinking text's
+    share of all streamed characters. An estimate, flagged as one; where the provider
+    streams a summary of longer thinking (Claude 4), it undercounts."""
+    thought = sum(len(t) for c in chs for t in c.reasoning)
+    said = sum(len(t) for c in chs for t in c.text)
+    return round(completion_tokens * thought / max(1, thought + said))
+
+
 def usage_split(s: StreamState, req: GenRequest, extra: dict[str, Any]
                  ) -> tuple[list[int], list[int], list[int]]:
     """Per-choice (tokens_in, tokens_out, tokens_reasoning); see the module docstring."""
@@ -162,6 +174,9 @@ def usage_split(s: StreamState, req: GenRequest, extra: dict[str, Any]
         p_total = sum(len(str(m.get("content", ""))) for m in req.messages) // 4
         extra["tokens_estimated"] = True
     c_total = getattr(u, "completion_tokens", None) if u is not None else None
+    if c_total is not None and r_total == 0 and any(c.reasoning for c in chs):
+        r_total = reasoning_share(chs, int(c_total))
+        extra["reasoning_tokens_estimated"] = True
     out_total = None if c_total is None else max(0, int(c_total) - r_total)
     if out_total is None:
         outs = counted

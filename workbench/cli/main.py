@@ -59,6 +59,9 @@ def run_cmd(
     limit: Annotated[int | None, typer.Option(help="number of items")] = 20,
     offset: Annotated[int, typer.Option(help="first item")] = 0,
     concurrency: Annotated[int | None, typer.Option(help="items in flight")] = None,
+    thinking_budget: Annotated[int | None, typer.Option(
+        help="a reasoning model's own thinking budget per request (Anthropic budget_tokens, "
+             "Gemini thinkingBudget, OpenAI reasoning_effort)")] = None,
     db: DbOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     spool: Annotated[bool, typer.Option(help="if another process holds --db, record into a "
@@ -70,7 +73,8 @@ def run_cmd(
 
     spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
                    budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
-                   seed=seed, limit=limit, offset=offset, concurrency=concurrency)
+                   seed=seed, limit=limit, offset=offset, concurrency=concurrency,
+                   thinking_budget=thinking_budget)
     results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool)
     if results[0].n_errors:
         typer.secho(f"{results[0].n_errors} sample(s) failed; their errors and partial text "

@@ -135,6 +135,7 @@ def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
 def _m006_served_by(con: duckdb.DuckDBPyConnection) -> None:
     # No DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT (field notes).
     con.execute("ALTER TABLE paths ADD COLUMN served_by VARCHAR")  # deployment of a pool
+    con.execute("ALTER TABLE paths ADD COLUMN reasoning VARCHAR")  # provider's thinking text
 
 
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m006_served_by]

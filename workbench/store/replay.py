@@ -112,7 +112,8 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             flops=r["flops"] or 0.0, logprob_mean=r["logprob_mean"], ttft_ms=r["ttft_ms"],
             latency_ms=r["latency_ms"] or 0.0, error=decode_opt(r["error"]),
             score=r["score"], correct=r["correct"], cached=bool(cached),
-            served_by=r.get("served_by")), seq + 2))
+            served_by=r.get("served_by"), reasoning=decode_text(r.get("reasoning") or "")),
+            seq + 2))
     return out
 
 

@@ -71,9 +71,21 @@ def shard_items(items: list[int], shard: tuple[int, int] | None) -> list[int]:
     return [item for pos, item in enumerate(sorted(items)) if pos % n == i - 1]
 
 
+ID_FIELDS_0_1 = frozenset({
+    "task", "technique", "model", "verifier", "budget", "n", "rounds", "vote", "temperature",
+    "seed", "limit", "offset", "items", "concurrency", "prompts", "task_options", "sweep_id"})
+"""RunSpec's fields in release 0.1.0. A field added later joins a run's id only when it is
+set to something other than its default, so adding a knob keeps every stored sweep's ids
+(and its resume) as they were."""
+
+
 def run_id_for(spec: RunSpec) -> str:
     """Stable id: same sweep + same spec -> same run (what makes resume possible)."""
-    blob = json.dumps(asdict(spec), sort_keys=True, default=str)
+    fields_ = asdict(spec)
+    defaults = asdict(RunSpec())
+    fields_ = {k: v for k, v in fields_.items()
+               if k in ID_FIELDS_0_1 or v != defaults.get(k)}
+    blob = json.dumps(fields_, sort_keys=True, default=str)
     return "sw-" + hashlib.sha256(blob.encode()).hexdigest()[:14]
 
 
