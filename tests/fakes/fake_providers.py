@@ -25,7 +25,6 @@ import threading
 from typing import Any
 
 from aiohttp import web
-
 from fakes.fake_openai import tokens_of
 
 
