@@ -94,6 +94,22 @@ class _Answers:
         return head + payload
 
 
+def next_request(buf: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``(request line, body, rest of buf)`` once ``buf`` holds a whole request, else None."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buf[:end].split(b"\r\n")
+    length = 0
+    for line in head[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if len(buf) < end + 4 + length:
+        return None
+    return head[0], buf[end + 4:end + 4 + length], buf[end + 4 + length:]
+
+
 class _Conn(asyncio.Protocol):
     """One keep-alive connection: requests in, one delayed response each."""
 
@@ -108,18 +124,8 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        while True:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            length = 0
-            for line in self.buf[:end].split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(self.buf) < end + 4 + length:
-                return
-            body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
+        while (request := next_request(self.buf)) is not None:
+            _, body, self.buf = request
             answer = self.answers.get(json.loads(body or b"{}"))
             asyncio.get_running_loop().call_later(self.latency_s, self._reply, answer)
 

@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes.fake_openai import start_ready_process, stop_process  # noqa: E402
-from fakes.latency_server import _Answers  # noqa: E402
+from fakes.latency_server import _Answers, next_request  # noqa: E402
 
 
 class PrefixCacheReplica:
@@ -128,20 +128,9 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        while self.transport is not None:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buf[:end].split(b"\r\n")
-            length = 0
-            for line in head[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(self.buf) < end + 4 + length:
-                return
-            body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
-            if head[0].startswith(b"GET /_stats"):
+        while self.transport is not None and (request := next_request(self.buf)) is not None:
+            line, body, self.buf = request
+            if line.startswith(b"GET /_stats"):
                 payload = json.dumps(self.replica.stats).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                      b"Content-Length: " + str(len(payload)).encode()
