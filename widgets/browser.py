@@ -21,7 +21,7 @@ import traitlets
 
 from widgets.controls import TECHNIQUES
 from widgets.live import LiveView
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
 
 STATIC = Path(__file__).parent / "static"

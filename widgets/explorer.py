@@ -27,7 +27,8 @@ from widgets.recompute import instant_events
 from widgets.scaling import ScalingView, stored_points
 from widgets.sink import running_loop
 from widgets.state import RunState
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
+from workbench.errors import WorkbenchError
 from workbench.events import Event
 from workbench.runner import RunResult, RunSpec, Sink, run
 from workbench.tasks.base import Task

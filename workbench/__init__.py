@@ -26,7 +26,7 @@ _LAZY = {
     "run_experiment_async": "workbench.api",
     "run_sweep_async": "workbench.api",
     "Prompts": "workbench.prompts",
-    "WorkbenchError": "workbench.backends.base",
+    "WorkbenchError": "workbench.errors",
     "ScriptedBackend": "workbench.backends.scripted",
     "get_task": "workbench.tasks",
     "list_tasks": "workbench.tasks",

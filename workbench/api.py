@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
+from workbench.errors import WorkbenchError
 from workbench.models import ModelConfig, resolve
 from workbench.runner import RunResult, RunSpec, Sink, check_spec, run
 from workbench.techniques import build

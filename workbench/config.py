@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 def config_paths() -> list[Path]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.backends.litellm_adapter import ModelConfig
 from workbench.backends.retry import RetryPolicy
 from workbench.config import load_config
+from workbench.errors import WorkbenchError
 
 LOCAL = "local"
 LOCAL_RETRY = RetryPolicy(deadline_s=3600.0, attempt_timeout_s=1800.0,

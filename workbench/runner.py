@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
 from workbench.context import Ctx, RunSettings
+from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
 from workbench.prompts import Prompts
 from workbench.tasks.base import Problem, Task

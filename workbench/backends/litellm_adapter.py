@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from workbench.backends import router as pool
-from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
+from workbench.backends.base import DeltaCallback, GenRequest, GenResult
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import HTTPTransport, SSEStream
 from workbench.backends.pricing import Price
@@ -58,6 +58,7 @@ from workbench.backends.retry import (
 )
 from workbench.backends.thinking import thinking_params
 from workbench.backends.usage import StreamState, results
+from workbench.errors import WorkbenchError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.backends.base import WorkbenchError
 from workbench.config import default_db
+from workbench.errors import WorkbenchError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Inference Workbench: inference-time compute experiments.")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 @contextmanager

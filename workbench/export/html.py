@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export._figures import MAIN_ROLES, run_figures
 from workbench.export._inline import script_safe
 from workbench.export._source import store_for

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export._inline import script_safe
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

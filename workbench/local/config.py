@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.gguf import read_gguf_info
 from workbench.local.weights import DEFAULT_WEIGHTS, ensure_weights
 

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.store import canonical, connect, open_store_for
 
 ALLOWED = frozenset({"SELECT", "EXPLAIN"})

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.errors import translate_open_error
 from workbench.store.migrations import MIGRATIONS, migrate
 from workbench.store.textcodec import loads_json

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.techniques.base import Outcome, Technique
 from workbench.techniques.best_of_n import BestOfN, best_of_n
 from workbench.techniques.cot import CoT, Direct, check_budget, cot, direct

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx, Path
+from workbench.errors import WorkbenchError
 from workbench.prompts import render
 from workbench.techniques.base import Outcome, Technique
 

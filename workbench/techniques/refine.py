@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx
+from workbench.errors import WorkbenchError
 from workbench.events import RoundFinished
 from workbench.prompts import render
 from workbench.techniques.base import Outcome, Technique

@@ -13,8 +13,8 @@ import asyncio
 import math
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx
+from workbench.errors import WorkbenchError
 from workbench.events import Voted
 from workbench.techniques.base import Outcome, Technique
 from workbench.techniques.verifier import score
