@@ -19,10 +19,10 @@ import ipywidgets as W
 import polars as pl
 import traitlets
 
-from widgets.controls import TECHNIQUES
 from widgets.live import LiveView
 from workbench.errors import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
+from workbench.techniques.registry import names
 
 STATIC = Path(__file__).parent / "static"
 MAX_ROWS = 200
@@ -88,7 +88,7 @@ class TraceBrowser(W.VBox):
                  **kwargs: Any) -> None:
         self.store = store
         style = {"description_width": "70px"}
-        self.technique = W.Dropdown(options=[ANY, *TECHNIQUES, "sc-refine"], value=ANY,
+        self.technique = W.Dropdown(options=[ANY, *names()], value=ANY,
                                     description="technique", style=style)
         self.model = W.Text(value=model or "", placeholder=ANY, description="model",
                             style=style)

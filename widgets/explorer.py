@@ -30,7 +30,7 @@ from widgets.state import RunState
 from workbench.backends.base import Backend
 from workbench.errors import WorkbenchError
 from workbench.events import Event
-from workbench.runner import RunResult, RunSpec, Sink, run
+from workbench.runner import RunResult, RunSpec, Sink, build_technique, check_spec, run
 from workbench.tasks.base import Task
 
 DEBOUNCE_S = 0.3
@@ -54,7 +54,7 @@ class Explorer(W.VBox):
 
     ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
     no-model demo of :mod:`widgets.demo`); with None the
-    backend comes from ``workbench.api.prepare`` (which starts the local model server, in
+    backend comes from ``workbench.api.models_backend`` (which starts the local model server, in
     a worker thread so the kernel never blocks). ``db`` (a path or ":memory:") records
     every run and enables the trace browser, replay and instant recompute.
     """
@@ -126,9 +126,9 @@ class Explorer(W.VBox):
             return self.backend, {}
         key = (spec.model, spec.effective_verifier())
         if key not in self._backends:
-            from workbench.api import prepare
+            from workbench.api import models_backend
 
-            self._backends[key] = await asyncio.to_thread(prepare, spec)
+            self._backends[key] = await asyncio.to_thread(models_backend, spec)
         return self._backends[key]
 
     # ---- what to run ---------------------------------------------------------------
@@ -151,9 +151,12 @@ class Explorer(W.VBox):
     # ---- running -------------------------------------------------------------------
     async def execute(self, spec: RunSpec, sinks: Sequence[Sink]) -> RunResult:
         """Run ``spec`` into ``sinks`` and the store (used by the live view and the lab)."""
+        check_spec(spec)  # bad knobs fail before a model server starts
+        technique = build_technique(spec)  # built once, handed to run()
         backend, params = await self._backend_for(spec)
         all_sinks = [*sinks, *([self.recorder] if self.recorder else [])]
-        return await run(spec, backend, all_sinks, task=self.task, params_count=params)
+        return await run(spec, backend, all_sinks, task=self.task, params_count=params,
+                         technique=technique)
 
     def start(self, spec: RunSpec | None = None) -> asyncio.Task[RunResult | None]:
         """Cancel the run in flight and schedule ``spec`` (default: the controls') on the

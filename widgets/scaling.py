@@ -19,6 +19,7 @@ import polars as pl
 from widgets.state import PALETTE
 from widgets.svgchart import Point, scatter_svg
 from workbench.events import SampleScored
+from workbench.techniques.registry import names
 
 RUN_POINTS_SQL = """
 SELECT r.run_id, any_value(r.technique) AS technique, any_value(r.model) AS model,
@@ -44,7 +45,7 @@ class ScalingPoints:
 
 
 def technique_color(technique: str) -> str:
-    order = ("direct", "cot", "sc", "adaptive-sc", "refine", "best-of-n", "sc-refine")
+    order = names()
     i = order.index(technique) if technique in order else len(order)
     return PALETTE[i % len(PALETTE)]
 
