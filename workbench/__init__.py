@@ -11,10 +11,7 @@ seconds to import and is only loaded when a real model is first called)::
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 __version__ = "0.1.0"
 
