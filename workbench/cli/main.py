@@ -107,7 +107,7 @@ def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> 
                         "or calls store.ingest_spools()).", fg="yellow", err=True)
         results = asyncio.run(go(store))
         print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {store.path}")
-    if spooled and try_merge(db):
+    if spooled and try_merge(db, Store.open):
         typer.secho(f"merged the spool into {db} (no other process holds it now).",
                     fg="yellow", err=True)
     return results

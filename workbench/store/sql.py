@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.store.store import canonical, connect, open_store_for
+from workbench.store.connection import canonical, connect, open_store_for
 
 ALLOWED = frozenset({"SELECT", "EXPLAIN"})
 Params = Sequence[Any] | Mapping[str, Any] | None
