@@ -8,6 +8,7 @@ under the same run id. Nothing is duplicated and nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -60,12 +61,12 @@ async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
     With ``reuse_paths`` a request whose sample is already stored (same prompt, sampling
     parameters, seed and sample index, from any run) is answered from the store.
     """
-    from workbench.backends.cache import CachingBackend
-    from workbench.store.cache import stored_lookup
+    from workbench.backends.cache import CachingBackend, lookup_from
+    from workbench.store.cache import stored_paths
     from workbench.store.recorder import Recorder
 
     if reuse_paths:
-        backend = CachingBackend(backend, stored_lookup(store))
+        backend = CachingBackend(backend, lookup_from(functools.partial(stored_paths, store)))
     recorder = Recorder(store)
     limit = asyncio.Semaphore(max(1, sweep.parallel_runs))
     results: list[RunResult] = []
