@@ -74,7 +74,7 @@ def model_options(model: str) -> list[str]:
     try:
         from workbench.config import load_config
 
-        names += list(load_config().get("models", {}))
+        names += list(load_config().models)
     except Exception:  # a broken config file must not break the notebook UI
         pass
     return list(dict.fromkeys(names))

@@ -26,8 +26,8 @@ def test_project_file_overrides_user_file(tmp_cache: Path, tmp_path: Path, write
         gguf = "/models/user.gguf"
     """)
     write_toml(tmp_path / "workbench.toml", """
-        [other]
-        anything = "ignored here"
+        [models.other]
+        model = "openai/other"
         [local]
         n_parallel = 16
         gguf = "models/project.gguf"
