@@ -13,8 +13,8 @@ Merging: ``[models.<name>]`` entries are whole units (a higher layer's entry for
 replaces a lower one's; other names from every layer are kept); ``[local]`` and ``[run]``
 merge key by key (a relative ``gguf`` path is relative to the file that set it).
 
-Validation: every file is checked against :class:`FileSchema` (pydantic, extra keys
-forbidden) when it is read, so a typo anywhere (``[models.x] modle = ...``, a router pool's
+Validation: every file is checked against
+:class:`workbench.config_schema.FileSchema` (pydantic, extra keys forbidden) when it is read, so a typo anywhere (``[models.x] modle = ...``, a router pool's
 deployment, ``[local] n_paralel``) is an error naming the file, the table and the key,
 with the closest known key. API keys are never read from files (name the variable with
 ``api_key_env``).
@@ -44,93 +44,17 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from workbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 APP_DIR = "inference-workbench"
 PROJECT_FILE = "workbench.toml"
 ENV_FILE = "WORKBENCH_CONFIG"
 ENV_GGUF = "WORKBENCH_LOCAL_GGUF"
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class DeploymentEntry(_Table):
-    """One deployment of a router pool (semantics checked by ``backends.router``)."""
-
-    model: str | None = None
-    api_base: str | None = None
-    api_key_env: str | None = None
-    concurrency: int | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    weight: int | None = None
-
-
-POOL_ONLY = ("deployments", "allowed_fails", "cooldown_s", "routing")
-SINGLE_ONLY = ("api_base", "api_key_env", "transport")
-
-
-class ModelEntry(_Table):
-    """``[models.<name>]``: a short name for one litellm model, or (``router = true``) a
-    pool of deployments. Per-model run settings (e.g. ``stall_timeout_s``,
-    ``deadline_s``) are declared here, next to ``concurrency``."""
-
-    model: str | None = None
-    api_base: str | None = None
-    api_key_env: str | None = None
-    native_n: bool | None = None
-    concurrency: int | None = Field(default=None, gt=0)
-    params: float | None = Field(default=None, gt=0)
-    transport: Literal["auto", "http", "litellm"] = "auto"
-    router: bool = False
-    deployments: list[DeploymentEntry] | None = None
-    allowed_fails: int | None = None
-    cooldown_s: float | None = None
-    routing: str | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> ModelEntry:
-        given = self.model_fields_set
-        wrong = [k for k in (SINGLE_ONLY if self.router else POOL_ONLY) if k in given]
-        if wrong:
-            kind = "a router pool (router = true)" if self.router else "a single model"
-            raise ValueError(f"key(s) {', '.join(wrong)} do not apply to {kind}")
-        if not self.router and not self.model:
-            raise ValueError('needs model = "<provider>/<name>" (any litellm model string)')
-        return self
-
-
-class LocalTable(BaseModel):
-    """``[local]``: which GGUF ``local`` means and how its server is sized. Keys are fixed
-    here; values are checked by :mod:`workbench.local.config` (paths are file-relative)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    gguf: Any = None
-    n_parallel: Any = None
-    n_ctx: Any = None
-    threads: Any = None
-    cache_ram_mib: Any = None
-    params_count: Any = None
-
-
-class RunTable(_Table):
-    """``[run]``: defaults for every run (run-wide settings such as ``stall_timeout_s`` and
-    ``deadline_s`` are declared here)."""
-
-
-class FileSchema(_Table):
-    """What one config file may contain."""
-
-    models: dict[str, ModelEntry] = Field(default_factory=dict)
-    local: LocalTable | None = None
-    run: RunTable | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +125,10 @@ def read_file(path: Path) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Could not read {path} ({exc}). Fix the TOML syntax.") from None
     _refuse_keys(path, data)
+    from pydantic import ValidationError  # lazy: pydantic and the schema cost ~0.5 s
+
+    from workbench.config_schema import FileSchema
+
     try:
         FileSchema.model_validate(data)
     except ValidationError as exc:
@@ -257,6 +185,10 @@ def _table_name(loc: tuple[Any, ...]) -> str:
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     """The fields of the schema table at ``loc`` (for "did you mean")."""
+    from pydantic import BaseModel
+
+    from workbench.config_schema import FileSchema
+
     model: Any = FileSchema
     pending: Any = None
     for part in loc:
