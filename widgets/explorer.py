@@ -14,7 +14,7 @@ import asyncio
 import html
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import polars as pl
@@ -32,6 +32,9 @@ from workbench.errors import WorkbenchError
 from workbench.events import Event
 from workbench.runner import RunResult, RunSpec, Sink, build_technique, check_spec, run
 from workbench.tasks.base import Task
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 DEBOUNCE_S = 0.3
 WRONG_SQL = """
@@ -61,7 +64,7 @@ class Explorer(W.VBox):
 
     def __init__(self, task: str | Task = "arithmetic", model: str = "local",
                  db: str | Path | None = None, backend: Backend | str | None = None,
-                 verifier: str | None = None, *, store: Any = None,
+                 verifier: str | None = None, *, store: Store | None = None,
                  debounce_s: float = DEBOUNCE_S) -> None:
         self.task = resolve_task(task)
         self.task_name = str(self.task.name)
@@ -96,7 +99,7 @@ class Explorer(W.VBox):
 
     # ---- setup ---------------------------------------------------------------------
     @staticmethod
-    def _open_store(db: str | Path | None, store: Any) -> tuple[Any, bool]:
+    def _open_store(db: str | Path | None, store: Store | None) -> tuple[Store | None, bool]:
         if store is not None or db is None:
             return store, False
         from workbench.store.store import Store

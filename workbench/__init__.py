@@ -11,7 +11,10 @@ seconds to import and is only loaded when a real model is first called)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 __version__ = "0.1.0"
 
@@ -35,7 +38,7 @@ _LAZY = {
 }
 
 
-def open_store(path: str | None = None, read_only: bool = False) -> Any:
+def open_store(path: str | None = None, read_only: bool = False) -> Store:
     """Open the DuckDB trace store (default ``$WORKBENCH_DB`` or ./traces.duckdb)."""
     from workbench.store.store import Store
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.backends.base import Backend
 from workbench.errors import WorkbenchError
 from workbench.models import ModelConfig, resolve
 from workbench.runner import RunResult, RunSpec, Sink, build_technique, check_spec, run
 from workbench.techniques import Technique
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from workbench.store.store import Store
+    from workbench.sweep.spec import SweepSpec
 
 
 def model_names(spec: RunSpec) -> list[str]:
@@ -65,7 +71,7 @@ def params_of(configs: dict[str, ModelConfig]) -> dict[str, float]:
     return {name: float(c.params_count) for name, c in configs.items() if c.params_count}
 
 
-def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
+def sweep_backend(sweep: SweepSpec) -> tuple[Backend, dict[str, float]]:
     """One backend for every model (and verifier) a sweep uses."""
     names = {n for s in sweep.runs for n in model_names(s)}
     configs = {name: resolve(name) for name in sorted(names)}
@@ -73,7 +79,7 @@ def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
 
 
 async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
-                               store: Any = None, sinks: Sequence[Sink] = (),
+                               store: Store | None = None, sinks: Sequence[Sink] = (),
                                progress: bool = False, backend: Backend | None = None,
                                technique: Technique | None = None) -> RunResult:
     """Run ``spec`` and record every event into the store (opened from ``db`` if needed).
@@ -110,7 +116,7 @@ def run_experiment(spec: RunSpec, **kwargs: Any) -> RunResult:
 
 
 async def run_sweep_async(path: str | Path, *, db: str | Path | None = None,
-                          progress: bool = False) -> Any:
+                          progress: bool = False) -> pl.DataFrame:
     """Run (or resume) the sweep in ``path`` into ``db``; returns the final plan frame."""
     from workbench.store.store import Store
     from workbench.sweep import load_sweep, run_sweep, sweep_plan

@@ -11,6 +11,7 @@ import typer
 
 from workbench.config import default_db
 from workbench.errors import WorkbenchError
+from workbench.runner import RunResult, RunSpec
 from workbench.techniques.params import PARAMS
 from workbench.techniques.registry import REGISTRY, names
 
@@ -74,8 +75,6 @@ def run_cmd(
                      ] = True,
 ) -> None:
     """Run one technique on a task; every trace goes to the DuckDB file."""
-    from workbench.runner import RunSpec
-
     spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
                    budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
                    seed=seed, limit=limit, offset=offset, concurrency=concurrency)
@@ -85,7 +84,8 @@ def run_cmd(
                     "are in the samples/paths tables.", fg="yellow", err=True)
 
 
-def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> list[Any]:
+def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True
+              ) -> list[RunResult]:
     """Run specs one after another into ``db`` and print the summary table. If another
     process holds ``db`` (a notebook kernel), the runs go to a spool merged later."""
     from workbench.api import run_experiment_async, validate
@@ -95,7 +95,7 @@ def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> 
 
     built = [validate(spec) for spec in specs]  # every spec checked before any run starts
 
-    async def go(store: Any) -> list[Any]:
+    async def go(store: Store) -> list[RunResult]:
         return [await run_experiment_async(s, store=store, progress=progress, technique=t)
                 for s, t in zip(specs, built, strict=True)]
 
@@ -119,8 +119,6 @@ def demo(db: DbOpt = None,
          limit: Annotated[int, typer.Option(help="arithmetic items")] = 10,
          n: Annotated[int, typer.Option(help="samples for sc / adaptive-sc")] = 8) -> None:
     """The demo experiment: direct, CoT, SC@n and adaptive SC on the embedded model."""
-    from workbench.runner import RunSpec
-
     t0 = time.perf_counter()
     base = RunSpec(task="arithmetic", model="local", limit=limit, seed=0, budget=256, n=n)
     specs = [replace(base, technique=t) for t in ("direct", "cot", "sc", "adaptive-sc")]

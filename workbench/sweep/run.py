@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,13 +18,16 @@ from workbench.backends.base import Backend
 from workbench.runner import RunResult, RunSpec, Sink, run
 from workbench.sweep.spec import SweepSpec, run_id_for
 
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
-def _done_items(store: Any, run_id: str) -> set[int]:
+
+def _done_items(store: Store, run_id: str) -> set[int]:
     df = store.query("SELECT DISTINCT item_index FROM samples WHERE run_id = ?", [run_id])
     return set(df["item_index"].to_list()) if df.height else set()
 
 
-def _run_exists(store: Any, run_id: str) -> bool:
+def _run_exists(store: Store, run_id: str) -> bool:
     return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
 
 
@@ -37,7 +40,7 @@ def _wanted_items(spec: RunSpec) -> list[int]:
     return [p.index for p in task.load(spec.limit, spec.offset)]
 
 
-def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
+def sweep_plan(sweep: SweepSpec, store: Store) -> pl.DataFrame:
     """One row per run of the sweep: how many items it wants, has, and is missing."""
     rows = []
     for spec in sweep.runs:
@@ -52,7 +55,7 @@ def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
+async def run_sweep(sweep: SweepSpec, store: Store, backend: Backend,
                     sinks: list[Sink] | None = None,
                     params_count: dict[str, float] | None = None,
                     reuse_paths: bool = True) -> list[RunResult]:
