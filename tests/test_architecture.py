@@ -86,3 +86,14 @@ def test_no_import_cycles() -> None:
     finally:
         sys.path.remove(str(REPO))
     assert import_cycles(graph) == []
+
+
+def test_the_offline_price_flag_is_set_in_one_place() -> None:
+    """litellm fetches its price map at import unless LITELLM_LOCAL_MODEL_COST_MAP is set:
+    the package sets it once, in the one module that imports litellm, before the import."""
+    setters = sorted(
+        str(path.relative_to(REPO))
+        for root in ("workbench", "widgets") for path in (REPO / root).rglob("*.py")
+        if any("environ" in line and "LITELLM_LOCAL_MODEL_COST_MAP" in line
+               for line in path.read_text(encoding="utf-8").splitlines()))
+    assert setters == ["workbench/backends/litellm_adapter.py"]

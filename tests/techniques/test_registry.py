@@ -160,3 +160,16 @@ def test_cli_imports_the_registry_without_scipy() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out[0] == "False" and int(out[1]) == len(names())
+
+
+async def test_an_explorer_run_builds_its_technique_once(monkeypatch: pytest.MonkeyPatch,
+                                                        toy_task) -> None:
+    from widgets.explorer import Explorer
+
+    builds = Counting(monkeypatch)
+    ex = Explorer(task=toy_task, model="m",
+                  backend=ScriptedBackend(lambda req, i: "The answer is 2"))
+    ex.controls.auto_run.value = False
+    result = await ex.start(RunSpec(task="toy", technique="sc", n=2, items=(1,), model="m"))
+    assert result is not None and result.status == "ok" and result.n_correct == 1
+    assert builds.count == 1  # was 2 on a first run: api.prepare's check, then run()'s
