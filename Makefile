@@ -41,6 +41,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check workbench widgets tests bench
 	$(BIN)/mypy workbench widgets
+	$(BIN)/lint-imports
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -33,10 +33,11 @@ from workbench.store.recorder import COLUMNS, Recorder, _path_row
 from workbench.store.store import Store
 from workbench.store.synthetic import Clock, run_started, sample_events
 from workbench.store.writer import Batch
+from workbench.techniques.registry import names
 
 TEXT = ("Let me work through this step by step. First, 17 times 3 is 51. Then add 9 to "
         "get 60. Divide by 4: 15. ") * 9 + "The answer is 15."  # ~1 KB, a 256-token CoT
-TECHNIQUES = ("direct", "cot", "sc", "adaptive-sc", "refine")
+TECHNIQUES = names()[:5]  # the first five registered (direct .. refine), as before
 
 
 def make_events(n_paths: int, per_sample: int) -> list[Event]:

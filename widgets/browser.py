@@ -11,19 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets as W
 import polars as pl
 import traitlets
 
-from widgets.controls import TECHNIQUES
 from widgets.live import LiveView
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
 from workbench.htmltext import Markup, html
+from workbench.techniques.registry import names
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 STATIC = Path(__file__).parent / "static"
 MAX_ROWS = 200
@@ -90,11 +94,11 @@ def sample_events(events: list[Event], sample_id: str | None) -> list[Event]:
 class TraceBrowser(W.VBox):
     """Runs table with filters, a SQL box, and a detail view of the clicked row."""
 
-    def __init__(self, store: Any, *, task: str | None = None, model: str | None = None,
+    def __init__(self, store: Store | None, *, task: str | None = None, model: str | None = None,
                  **kwargs: Any) -> None:
         self.store = store
         style = {"description_width": "70px"}
-        self.technique = W.Dropdown(options=[ANY, *TECHNIQUES, "sc-refine"], value=ANY,
+        self.technique = W.Dropdown(options=[ANY, *names()], value=ANY,
                                     description="technique", style=style)
         self.model = W.Text(value=model or "", placeholder=ANY, description="model",
                             style=style)
@@ -134,22 +138,22 @@ class TraceBrowser(W.VBox):
         tech = None if self.technique.value == ANY else self.technique.value
         model = self.model.value.strip() or None
         task = self.task.value.strip() or None
-        frame = self._show(lambda: self.store.query(RUNS_SQL, [tech, tech, model, model,
-                                                               task, task]))
+        frame = self._show(lambda store: store.query(RUNS_SQL, [tech, tech, model, model,
+                                                                task, task]))
         self.showing_runs = True
         return frame
 
     def run_sql(self, sql: str) -> pl.DataFrame:
         """User SQL through the store's read-only path (errors shown, never raised)."""
         self.showing_runs = False
-        return self._show(lambda: self.store.sql(sql))
+        return self._show(lambda store: store.sql(sql))
 
-    def _show(self, query: Any) -> pl.DataFrame:
+    def _show(self, query: Callable[[Store], pl.DataFrame]) -> pl.DataFrame:
         if self.store is None:
             self.message.value = "No store: create the Explorer with db=... to browse traces."
             return self._frame
         try:
-            frame = query()
+            frame = query(self.store)
         except WorkbenchError as exc:
             self.message.value = error_html(exc)
             return self._frame
@@ -169,7 +173,8 @@ class TraceBrowser(W.VBox):
 
     def open_row(self, index: int) -> None:
         """Replay the clicked row's run (and item) into the detail view."""
-        if not 0 <= index < self._frame.height or "run_id" not in self._frame.columns:
+        if (self.store is None or not 0 <= index < self._frame.height
+                or "run_id" not in self._frame.columns):
             return
         row = self._frame.row(index, named=True)
         sample_id = row.get("sample_id")

@@ -16,6 +16,8 @@ import ipywidgets as W
 
 from workbench.runner import RunSpec
 from workbench.tasks.base import Problem
+from workbench.techniques.params import PARAMS
+from workbench.techniques.registry import get, names
 
 BUDGET_LOG2 = (6.0, 12.0, 0.5)
 """The budget slider: 2**6 = 64 to 2**12 = 4096 tokens in steps of x1.41 (a log slider, so
@@ -23,7 +25,6 @@ its readout is editable and typed values like 300 are kept as typed)."""
 BUDGETS = tuple(round(2 ** (BUDGET_LOG2[0] + i * BUDGET_LOG2[2])) for i in range(13))
 """The values the slider steps through: 64, 91, 128, 181, 256, ... 4096."""
 
-TECHNIQUES = ("direct", "cot", "sc", "adaptive-sc", "refine", "best-of-n")
 PICK_MODES = ("index", "difficulty", "random wrong")
 DIFFICULTY_KEYS = ("difficulty", "level")
 
@@ -73,7 +74,7 @@ def model_options(model: str) -> list[str]:
     try:
         from workbench.config import load_config
 
-        names += list(load_config().get("models", {}))
+        names += list(load_config().models)
     except Exception:  # a broken config file must not break the notebook UI
         pass
     return list(dict.fromkeys(names))
@@ -90,12 +91,15 @@ class Controls(W.VBox):
         low, high, step = BUDGET_LOG2
         self.budget = W.FloatLogSlider(value=256, base=2, min=low, max=high, step=step,
                                        readout_format=".0f", description="CoT budget", **cu)
-        self.n = W.IntSlider(value=8, min=1, max=16, description="N samples", **cu)
-        self.rounds = W.IntSlider(value=2, min=0, max=5, description="refine rounds", **cu)
+        n, rounds = PARAMS["n"], PARAMS["rounds"]
+        self.n = W.IntSlider(value=n.default, min=int(n.low or 1), max=16,
+                             description="N samples", **cu)
+        self.rounds = W.IntSlider(value=2, min=int(rounds.low or 0), max=5,
+                                  description="refine rounds", **cu)
         self.temperature = W.FloatSlider(value=0.7, min=0.0, max=1.5, step=0.1,
                                          description="temperature", **cu)
         self.auto_temperature = W.Checkbox(value=True, description="technique default temp")
-        self.technique = W.Dropdown(options=list(TECHNIQUES), value="sc",
+        self.technique = W.Dropdown(options=list(names()), value="sc",
                                     description="technique", style=style)
         self.model = W.Combobox(options=model_options(model), value=model,
                                 description="model", ensure_option=False, style=style,
@@ -129,6 +133,20 @@ class Controls(W.VBox):
         super().__init__([W.HBox([knobs, picks]),
                           W.HBox([self.run_button, self.auto_run])], **kwargs)
         self.add_class("wb-controls")
+        self.technique.observe(lambda _c: self.sync_applicable(), names="value")
+        self.sync_applicable()
+
+    @property
+    def per_technique(self) -> dict[str, W.Widget]:
+        """The controls that only some techniques use, by registry knob name."""
+        return {"budget": self.budget, "n": self.n, "rounds": self.rounds,
+                "verifier": self.verifier}
+
+    def sync_applicable(self) -> None:
+        """Grey out the knobs the selected technique ignores (the registry says which)."""
+        info = get(str(self.technique.value))
+        for knob, widget in self.per_technique.items():
+            widget.disabled = not info.applies(knob)
 
     @property
     def knobs(self) -> list[W.Widget]:

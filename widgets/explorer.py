@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import polars as pl
@@ -26,11 +26,15 @@ from widgets.recompute import instant_events
 from widgets.scaling import ScalingView, stored_points
 from widgets.sink import running_loop
 from widgets.state import RunState
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
+from workbench.errors import WorkbenchError
 from workbench.events import Event
 from workbench.htmltext import html
-from workbench.runner import RunResult, RunSpec, Sink, run
+from workbench.runner import RunResult, RunSpec, Sink, build_technique, check_spec, run
 from workbench.tasks.base import Task
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 DEBOUNCE_S = 0.3
 WRONG_SQL = """
@@ -53,14 +57,14 @@ class Explorer(W.VBox):
 
     ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
     no-model demo of :mod:`widgets.demo`); with None the
-    backend comes from ``workbench.api.prepare`` (which starts the local model server, in
+    backend comes from ``workbench.api.models_backend`` (which starts the local model server, in
     a worker thread so the kernel never blocks). ``db`` (a path or ":memory:") records
     every run and enables the trace browser, replay and instant recompute.
     """
 
     def __init__(self, task: str | Task = "arithmetic", model: str = "local",
                  db: str | Path | None = None, backend: Backend | str | None = None,
-                 verifier: str | None = None, *, store: Any = None,
+                 verifier: str | None = None, *, store: Store | None = None,
                  debounce_s: float = DEBOUNCE_S) -> None:
         self.task = resolve_task(task)
         self.task_name = str(self.task.name)
@@ -95,7 +99,7 @@ class Explorer(W.VBox):
 
     # ---- setup ---------------------------------------------------------------------
     @staticmethod
-    def _open_store(db: str | Path | None, store: Any) -> tuple[Any, bool]:
+    def _open_store(db: str | Path | None, store: Store | None) -> tuple[Store | None, bool]:
         if store is not None or db is None:
             return store, False
         from workbench.store.store import Store
@@ -125,9 +129,9 @@ class Explorer(W.VBox):
             return self.backend, {}
         key = (spec.model, spec.effective_verifier())
         if key not in self._backends:
-            from workbench.api import prepare
+            from workbench.api import models_backend
 
-            self._backends[key] = await asyncio.to_thread(prepare, spec)
+            self._backends[key] = await asyncio.to_thread(models_backend, spec)
         return self._backends[key]
 
     # ---- what to run ---------------------------------------------------------------
@@ -150,9 +154,12 @@ class Explorer(W.VBox):
     # ---- running -------------------------------------------------------------------
     async def execute(self, spec: RunSpec, sinks: Sequence[Sink]) -> RunResult:
         """Run ``spec`` into ``sinks`` and the store (used by the live view and the lab)."""
+        check_spec(spec)  # bad knobs fail before a model server starts
+        technique = build_technique(spec)  # built once, handed to run()
         backend, params = await self._backend_for(spec)
         all_sinks = [*sinks, *([self.recorder] if self.recorder else [])]
-        return await run(spec, backend, all_sinks, task=self.task, params_count=params)
+        return await run(spec, backend, all_sinks, task=self.task, params_count=params,
+                         technique=technique)
 
     def start(self, spec: RunSpec | None = None) -> asyncio.Task[RunResult | None]:
         """Cancel the run in flight and schedule ``spec`` (default: the controls') on the

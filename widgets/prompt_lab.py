@@ -17,7 +17,7 @@ import ipywidgets as W
 from widgets.progress import ProgressView
 from widgets.sink import Delta, WidgetSink, running_loop
 from widgets.state import RunState
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.events import Event, SampleScored
 from workbench.htmltext import Markup, html, join
 from workbench.prompts import Prompts

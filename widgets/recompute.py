@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -29,6 +29,9 @@ from workbench.prompts import Prompts
 from workbench.runner import RunSpec
 from workbench.store.textcodec import decode_opt, decode_text
 from workbench.techniques.voting import vote
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 Same = Callable[[str, str], bool]
 
@@ -99,7 +102,7 @@ def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-def find_run(store: Any, spec: RunSpec, task_name: str) -> str | None:
+def find_run(store: Store, spec: RunSpec, task_name: str) -> str | None:
     """The newest stored SC run that holds >= N paths for every requested item."""
     prompt_hash = Prompts().with_overrides(**spec.prompts).hash()
     cands = store.query(CANDIDATES_SQL, [task_name, spec.model, spec.budget,
@@ -115,7 +118,7 @@ def find_run(store: Any, spec: RunSpec, task_name: str) -> str | None:
     return None
 
 
-def instant_events(store: Any, spec: RunSpec, task_name: str, same: Same
+def instant_events(store: Store, spec: RunSpec, task_name: str, same: Same
                    ) -> list[Event] | None:
     """Events of an SC@k run rebuilt from the store, or None when the store cannot answer."""
     if not recomputable(spec):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import polars as pl
@@ -19,6 +19,10 @@ import polars as pl
 from widgets.state import PALETTE
 from widgets.svgchart import Point, scatter_svg
 from workbench.events import SampleScored
+from workbench.techniques.registry import names
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 RUN_POINTS_SQL = """
 SELECT r.run_id, any_value(r.technique) AS technique, any_value(r.model) AS model,
@@ -44,7 +48,7 @@ class ScalingPoints:
 
 
 def technique_color(technique: str) -> str:
-    order = ("direct", "cot", "sc", "adaptive-sc", "refine", "best-of-n", "sc-refine")
+    order = names()
     i = order.index(technique) if technique in order else len(order)
     return PALETTE[i % len(PALETTE)]
 
@@ -72,7 +76,7 @@ def live_point(scored: Sequence[SampleScored]) -> tuple[float, float] | None:
             sum(1 for s in scored if s.correct) / len(scored))
 
 
-def stored_points(store: Any, task: str, model: str | None) -> pl.DataFrame:
+def stored_points(store: Store, task: str, model: str | None) -> pl.DataFrame:
     """The per-run accuracy / tokens frame for a task (and model) from the store."""
     return store.query(RUN_POINTS_SQL, [task, model, model])
 

@@ -11,10 +11,10 @@ seconds to import and is only loaded when a real model is first called)::
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ _LAZY = {
     "run_experiment_async": "workbench.api",
     "run_sweep_async": "workbench.api",
     "Prompts": "workbench.prompts",
-    "WorkbenchError": "workbench.backends.base",
+    "WorkbenchError": "workbench.errors",
     "ScriptedBackend": "workbench.backends.scripted",
     "get_task": "workbench.tasks",
     "list_tasks": "workbench.tasks",
@@ -38,7 +38,7 @@ _LAZY = {
 }
 
 
-def open_store(path: str | None = None, read_only: bool = False) -> Any:
+def open_store(path: str | None = None, read_only: bool = False) -> Store:
     """Open the DuckDB trace store (default ``$WORKBENCH_DB`` or ./traces.duckdb)."""
     from workbench.store.store import Store
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
+from workbench.errors import WorkbenchError
 from workbench.models import ModelConfig, resolve
-from workbench.runner import RunResult, RunSpec, Sink, check_spec, run
-from workbench.techniques import build
+from workbench.runner import RunResult, RunSpec, Sink, build_technique, check_spec, run
+from workbench.techniques import Technique
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from workbench.store.store import Store
+    from workbench.sweep.spec import SweepSpec
 
 
 def model_names(spec: RunSpec) -> list[str]:
@@ -35,28 +42,36 @@ def build_backend(configs: dict[str, ModelConfig]) -> Backend:
     return backend
 
 
-def validate(spec: RunSpec) -> None:
-    """Every check that needs no model and no database: knobs, technique, task."""
+def validate(spec: RunSpec) -> Technique:
+    """Every check that needs no model and no database: knobs, technique, task. Returns
+    the built technique so the run uses this one (a technique is built once per run)."""
     from workbench.tasks import get_task
 
     check_spec(spec)
-    build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds, vote=spec.vote)
+    technique = build_technique(spec)
     get_task(spec.task, **spec.task_options)
+    return technique
+
+
+def models_backend(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+    """The backend for the spec's model (and verifier), checked; starts the local server
+    if needed. Builds no technique (see :func:`validate`)."""
+    configs = {name: resolve(name) for name in model_names(spec)}
+    backend = build_backend(configs)
+    return backend, params_of(configs)
 
 
 def prepare(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
     """Validate the spec and the models, start the local server if needed."""
     validate(spec)
-    configs = {name: resolve(name) for name in model_names(spec)}
-    backend = build_backend(configs)
-    return backend, params_of(configs)
+    return models_backend(spec)
 
 
 def params_of(configs: dict[str, ModelConfig]) -> dict[str, float]:
     return {name: float(c.params_count) for name, c in configs.items() if c.params_count}
 
 
-def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
+def sweep_backend(sweep: SweepSpec) -> tuple[Backend, dict[str, float]]:
     """One backend for every model (and verifier) a sweep uses."""
     names = {n for s in sweep.runs for n in model_names(s)}
     configs = {name: resolve(name) for name in sorted(names)}
@@ -64,10 +79,12 @@ def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
 
 
 async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
-                               store: Any = None, sinks: Sequence[Sink] = (),
+                               store: Store | None = None, sinks: Sequence[Sink] = (),
                                progress: bool = False, backend: Backend | None = None,
-                               ) -> RunResult:
-    """Run ``spec`` and record every event into the store (opened from ``db`` if needed)."""
+                               technique: Technique | None = None) -> RunResult:
+    """Run ``spec`` and record every event into the store (opened from ``db`` if needed).
+
+    ``technique`` is the one :func:`validate` built (built here when not given)."""
     from workbench.store.recorder import Recorder
     from workbench.store.store import Store
 
@@ -75,13 +92,14 @@ async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
     store = store or Store.open(db)
     try:
         params: dict[str, float] = {}
+        technique = technique or validate(spec)
         if backend is None:
-            backend, params = prepare(spec)
+            backend, params = models_backend(spec)
         all_sinks: list[Sink] = [Recorder(store), *sinks]
         if progress:
             from workbench.sinks import ConsoleProgress
             all_sinks.append(ConsoleProgress())
-        return await run(spec, backend, all_sinks, params_count=params)
+        return await run(spec, backend, all_sinks, params_count=params, technique=technique)
     finally:
         if own_store:
             store.close()
@@ -98,7 +116,7 @@ def run_experiment(spec: RunSpec, **kwargs: Any) -> RunResult:
 
 
 async def run_sweep_async(path: str | Path, *, db: str | Path | None = None,
-                          progress: bool = False) -> Any:
+                          progress: bool = False) -> pl.DataFrame:
     """Run (or resume) the sweep in ``path`` into ``db``; returns the final plan frame."""
     from workbench.store.store import Store
     from workbench.sweep import load_sweep, run_sweep, sweep_plan

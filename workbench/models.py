@@ -8,12 +8,13 @@ Keys are never stored: only the *name* of the environment variable that holds on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.backends.litellm_adapter import ModelConfig
 from workbench.backends.retry import RetryPolicy
-from workbench.config import load_config
+from workbench.config import Config, load_config
+from workbench.errors import WorkbenchError
 
 LOCAL = "local"
 LOCAL_RETRY = RetryPolicy(deadline_s=3600.0, attempt_timeout_s=1800.0,
@@ -33,8 +34,17 @@ def local_config() -> ModelConfig:
                        params_count=float(ep.params_count), retry=LOCAL_RETRY)
 
 
-def configured(name: str, cfg: dict[str, Any] | None = None) -> ModelConfig | None:
-    entry = (cfg if cfg is not None else load_config()).get("models", {}).get(name)
+def _models(cfg: Config | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``[models]`` of the loaded config (or of a plain mapping, as tests pass)."""
+    if cfg is None:
+        cfg = load_config()
+    return cfg.models if isinstance(cfg, Config) else cfg.get("models", {})
+
+
+def configured(name: str, cfg: Config | Mapping[str, Any] | None = None
+               ) -> ModelConfig | None:
+    """``[models.<name>]`` as a ModelConfig, or None when the name is not configured."""
+    entry = _models(cfg).get(name)
     if entry is None:
         return None
     if entry.get("router"):  # a pool of deployments behind litellm's Router
@@ -68,8 +78,7 @@ def list_models() -> list[dict[str, Any]]:
     local = load_local()
     rows = [{"name": LOCAL, "model": str(local.gguf or "Qwen2.5-Coder-0.5B-Instruct Q4_K_M"),
              "where": "embedded llama.cpp server on 127.0.0.1", "key": "none needed"}]
-    cfg = load_config()
-    for name, entry in cfg.get("models", {}).items():
+    for name, entry in _models(None).items():
         env = entry.get("api_key_env")
         pool = entry.get("deployments") if entry.get("router") else None
         rows.append({"name": name, "model": entry.get("model") or (

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 DEFAULT_SYSTEM = "You are a careful assistant who solves problems accurately."
 DEFAULT_REASONING = "Reason step by step in plain words (do not write code)."

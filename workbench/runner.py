@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
-from workbench.backends.base import Backend, WorkbenchError
+from workbench.backends.base import Backend
 from workbench.context import Ctx, RunSettings
+from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
 from workbench.prompts import Prompts
 from workbench.tasks.base import Problem, Task
-from workbench.techniques import NEEDS_VERIFIER, SAMPLING, Technique, build
+from workbench.techniques import Technique, build, find
 
 Sink = Callable[[Event], None]
 
@@ -56,13 +57,28 @@ class RunSpec:
     def effective_temperature(self) -> float:
         if self.temperature is not None:
             return self.temperature
-        return 0.7 if self.technique in SAMPLING else 0.0
+        info = find(self.technique)
+        return info.default_temperature() if info else 0.0
 
     def effective_verifier(self) -> str | None:
-        return (self.verifier or self.model) if self.technique in NEEDS_VERIFIER else None
+        info = find(self.technique)
+        return (self.verifier or self.model) if info and info.needs_verifier else None
 
     def samples_per_item(self) -> int:
-        return self.n if self.technique in SAMPLING else 1
+        info = find(self.technique)
+        return self.n if info and info.sampling else 1
+
+    def applies(self, knob: str) -> bool:
+        """Whether ``knob`` (budget, n, rounds, vote, verifier, ...) matters for this run."""
+        info = find(self.technique)
+        return bool(info and info.applies(knob))
+
+
+def build_technique(spec: RunSpec) -> Technique:
+    """The spec's technique, built (and its knobs validated) through the registry. Callers
+    build it once and pass it along (``run(..., technique=...)``)."""
+    return build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds,
+                 vote=spec.vote)
 
 
 @dataclass
@@ -154,8 +170,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     if task is None:
         from workbench.tasks import get_task
         task = get_task(spec.task, **spec.task_options)
-    technique = technique or build(spec.technique, budget=spec.budget, n=spec.n,
-                                   rounds=spec.rounds, vote=spec.vote)
+    technique = technique or build_technique(spec)
     prompts = Prompts().with_overrides(**spec.prompts)
     problems = select_problems(task, spec)
     n_items = len(problems)
@@ -179,8 +194,8 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     params = {**asdict(spec), **described,
               "budget_tokens": described.get("max_tokens", spec.budget),
               "n": spec.samples_per_item(), "temperature": settings.temperature,
-              "prompts": prompts.to_dict(), "rounds": spec.rounds
-              if spec.technique in {"refine", "sc-refine"} else 0}
+              "prompts": prompts.to_dict(),
+              "rounds": spec.rounds if spec.applies("rounds") else 0}
     emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
                     task=task.name, params=params, n_items=n_items, seed=spec.seed,
                     verifier=settings.verifier, prompt_hash=prompts.hash(),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 SUMMARY_SQL = """
 SELECT r.run_id, r.technique, r.model, r.task, r.budget_tokens, r.n_samples AS n,
@@ -21,7 +24,7 @@ GROUP BY ALL ORDER BY min(s.created_at)
 """
 
 
-def summarise(store: Any, run_ids: Sequence[str]) -> pl.DataFrame:
+def summarise(store: Store, run_ids: Sequence[str]) -> pl.DataFrame:
     """Accuracy, tokens, cost and latency per run, in run order."""
     return store.query(SUMMARY_SQL, [list(run_ids)])
 

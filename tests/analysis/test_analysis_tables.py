@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from workbench.analysis import Frames, price_table, run_summary, seed_table, to_markdown
+from workbench.backends.pricing import prices_for
 
 PRICES = {"gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 1.5e-7,
                           "output_cost_per_token": 6e-7}}
@@ -25,8 +26,8 @@ def test_seed_table_rows_and_formats(frames: Frames) -> None:
 def test_price_table_reprices_usage_per_model() -> None:
     usage = pl.DataFrame({"technique": ["direct", "sc"], "tokens_in": [50.0, 800.0],
                           "tokens_out": [5.0, 2400.0]})
-    t = price_table(["gpt-4o-mini", "openai/gpt-4o-mini", "no-such-model"], usage,
-                    prices=PRICES)
+    models = ["gpt-4o-mini", "openai/gpt-4o-mini", "no-such-model"]
+    t = price_table(models, usage, prices=prices_for(models, PRICES))
     known = t.filter(pl.col("model") == "openai/gpt-4o-mini").sort("technique")
     assert known["provider"].to_list() == ["openai", "openai"]
     assert known["input_usd_per_mtok"][0] == pytest.approx(0.15)
@@ -38,7 +39,8 @@ def test_price_table_reprices_usage_per_model() -> None:
 
 
 def test_price_table_reads_litellm_offline() -> None:
-    t = price_table(["gpt-4o-mini"])  # the real bundled map, LITELLM_LOCAL_MODEL_COST_MAP
+    # the real bundled map, read as a file by the one price lookup (no litellm import)
+    t = price_table(["gpt-4o-mini"], prices=prices_for(["gpt-4o-mini"]))
     assert t["known"][0] and t["output_usd_per_mtok"][0] > t["input_usd_per_mtok"][0] > 0
 
 

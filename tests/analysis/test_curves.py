@@ -19,7 +19,7 @@ from workbench.analysis import (
     pass_at_k_curve,
     simulate_adaptive,
 )
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 def test_item_curves_equal_the_per_item_estimators(frames: Frames) -> None:

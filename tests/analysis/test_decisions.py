@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from workbench.analysis import best_under, cheapest_to_reach, pareto_frontier
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 def dominated(i: int, xs: list[float], ys: list[float]) -> bool:

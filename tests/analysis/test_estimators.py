@@ -14,7 +14,7 @@ from scipy.stats import hypergeom
 
 from workbench.analysis import estimators as est
 from workbench.analysis import maj_at_k, maj_at_k_curve, pass_at_k, pass_at_k_curve
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 def brute_maj(answers: Sequence[str | None], ok: set[str], k: int) -> float:

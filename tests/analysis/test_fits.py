@@ -15,7 +15,7 @@ from workbench.analysis import (
     more_calls_hurt,
     run_curves,
 )
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 COMPUTE = np.array([1, 2, 4, 8, 16, 32, 64], dtype=float)
 

@@ -12,10 +12,11 @@ from collections.abc import Callable
 import pytest
 from fakes.fake_openai import FakeOpenAI, Fault, tokens_of
 
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
 from workbench.backends.litellm_adapter import LiteLLMBackend, ModelConfig
 from workbench.backends.retry import RetryPolicy, scrub
 from workbench.backends.thinking import thinking_params as _thinking_params
+from workbench.errors import WorkbenchError
 
 MESSAGES = ({"role": "system", "content": "Be brief."},
             {"role": "user", "content": "What is two plus two?"})

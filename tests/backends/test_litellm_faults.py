@@ -10,9 +10,10 @@ from collections.abc import Callable
 import pytest
 from fakes.fake_openai import FakeOpenAI, Fault, tokens_of
 
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
 from workbench.backends.litellm_adapter import LiteLLMBackend, ModelConfig
 from workbench.backends.retry import RetryPolicy
+from workbench.errors import WorkbenchError
 
 STALL = RetryPolicy(max_attempts=3, backoff_base_s=0.02, jitter=0.0, deadline_s=5.0,
                     first_token_timeout_s=0.4, stall_timeout_s=0.4)

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import wb_browser as wb
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export import export_notebook_html
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export import export_parquet
 from workbench.export.parquet import trace_tables
 from workbench.store.store import Store

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import wb_browser as wb
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export import export_run_html, run_report_html
 from workbench.store.store import Store
 

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from fakes.fake_openai import FakeOpenAI
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.store import Store
 
 REPO = Path(__file__).resolve().parents[2]

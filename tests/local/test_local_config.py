@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.config import CTX_PER_SLOT, LocalConfig, load_config, user_config_path
 
 
@@ -26,8 +26,8 @@ def test_project_file_overrides_user_file(tmp_cache: Path, tmp_path: Path, write
         gguf = "/models/user.gguf"
     """)
     write_toml(tmp_path / "workbench.toml", """
-        [other]
-        anything = "ignored here"
+        [models.other]
+        model = "openai/other"
         [local]
         n_parallel = 16
         gguf = "models/project.gguf"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.config import LocalConfig
 from workbench.local.daemon import daemon_status, local_status, start_daemon, stop_daemon
 from workbench.local.server import ensure_local_server, stop_local_server

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.gguf import read_gguf_info
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.config import LocalConfig
 from workbench.local.server import (
     LocalServer,

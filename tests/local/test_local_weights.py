@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.weights import (
     DEFAULT_WEIGHTS,
     WeightPart,

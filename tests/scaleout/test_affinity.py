@@ -14,7 +14,8 @@ import pytest
 from fakes.prefix_cache_server import PrefixCacheReplica
 
 from workbench.api import run_experiment_async
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
+from workbench.errors import WorkbenchError
 from workbench.backends.router import Deployment, affinity_key, rendezvous_order
 from workbench.runner import RunSpec
 from workbench.store.store import Store

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from fakes.fake_openai import FakeOpenAI
 
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
 from workbench.backends.litellm_adapter import LiteLLMBackend
 from workbench.backends.retry import RetryPolicy
+from workbench.errors import WorkbenchError
 from workbench.events import Event, SampleScored
 from workbench.models import configured
 from workbench.store.store import Store

@@ -17,7 +17,7 @@ import pytest
 from fakes.fake_openai import FakeOpenAI
 from security_kit import LOOPBACK, NetLog, off_box
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.store import Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.migrations import MIGRATIONS, migrate
 from workbench.store.store import Store
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from store_helpers import spawn, wait_for_line
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.recorder import Recorder
 from workbench.store.recover import recover
 from workbench.store.replay import replay

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.events import PathFinished, PathStarted, RunFinished, SampleScored, TokenDelta
 from workbench.store.recorder import Recorder, record_all
 from workbench.store.replay import replay

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.events import PathFinished, PathStarted, RunFinished, RunStarted, TokenDelta
 from workbench.store.recorder import Recorder, record_all
 from workbench.store.replay import events_equal, normalize, replay

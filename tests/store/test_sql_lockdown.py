@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.recorder import record_all
 from workbench.store.sql import run_readonly_sql
 from workbench.store.store import Store

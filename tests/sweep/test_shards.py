@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from fakes.fake_openai import FakeOpenAI
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.merge import merge_files
 from workbench.sweep.spec import parse_shard, shard_items
 

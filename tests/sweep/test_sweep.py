@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
 from workbench.backends.scripted import ScriptedBackend
+from workbench.errors import WorkbenchError
 from workbench.store.store import Store
 from workbench.sweep import load_sweep, run_sweep, sweep_plan
 from workbench.sweep.spec import expand

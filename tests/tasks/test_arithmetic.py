@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks import get_task
 from workbench.tasks.arithmetic import arithmetic, make_problem
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks import bigbench_tasks as bb
 from workbench.tasks import get_task, list_tasks
 

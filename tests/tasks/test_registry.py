@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks import get_task, known_tasks, list_tasks
 from workbench.tasks.bundled import data_dir
 

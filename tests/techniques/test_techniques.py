@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.backends.base import GenRequest, WorkbenchError
+from workbench.backends.base import GenRequest
 from workbench.backends.scripted import ScriptedBackend
+from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, RoundFinished, SampleScored, Voted
 from workbench.runner import RunSpec, run
 

@@ -171,7 +171,7 @@ def diff_text(a: str, b: str, context: int = 2) -> list[str]:
 
 def compare_store(store: Any, run_a: str, run_b: str, **kwargs: Any) -> Comparison:
     """:func:`compare` over two stored runs (read through the store's queries)."""
-    from workbench.backends.base import WorkbenchError
+    from workbench.errors import WorkbenchError
 
     runs = store.runs([run_a, run_b])
     missing = sorted({run_a, run_b} - set(runs["run_id"].to_list())) if runs.height else [

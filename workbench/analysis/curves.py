@@ -16,7 +16,7 @@ import polars as pl
 
 from workbench.analysis.estimators import maj_curve_from_counts, pass_at_k_curve
 from workbench.analysis.frames import item_tallies
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 DEFAULT_B = 1000
 """Bootstrap resamples; the percentile interval's end points move by ~0.1 pp between seeds."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench.analysis.frames import require
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 
 def pareto_frontier(configs: pl.DataFrame, x: str = "cost_usd", y: str = "accuracy"

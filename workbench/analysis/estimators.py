@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import comb
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 EXACT_MAX_N = 1000
 """Largest path count per item for the exact maj@k (float64 range of C(N, k))."""

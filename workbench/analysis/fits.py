@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtri, stdtrit
 
 from workbench.analysis.curves import RunCurves, resample_weights
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 _TINY = 1e-12
 

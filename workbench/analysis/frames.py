@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 PATH_COLUMNS = (
     "run_id", "sample_id", "path_id", "parent_id", "role", "model", "round", "idx", "answer",

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from workbench.analysis.fits import fit_power_law
+from workbench.techniques.registry import find
 
 SEED_CLAIMS: list[tuple[str, str, float | None]] = [
     ("single pass (direct)", "direct", 0.423),
@@ -24,15 +25,16 @@ SEED_CLAIMS: list[tuple[str, str, float | None]] = [
 SEED_ALPHA = (0.15, 0.35)
 
 
+KNOB_COLUMNS = {"budget": "budget_tokens", "n": "n_samples", "rounds": "rounds"}
+"""Which summary column holds each compute knob's value."""
+
+
 def config_label(row: dict[str, object]) -> str:
+    """``technique@value`` of the knob that sets its compute (registry), else the name."""
     t = str(row["technique"])
-    if t == "cot":
-        return f"cot@{row['budget_tokens']}"
-    if t in {"sc", "adaptive-sc", "best-of-n"}:
-        return f"{t}@{row['n_samples']}"
-    if t in {"refine", "sc-refine"}:
-        return f"{t}@{row['rounds']}"
-    return t
+    info = find(t)
+    column = KNOB_COLUMNS.get(info.compute_knob or "") if info else None
+    return f"{t}@{row[column]}" if column else t
 
 
 def alpha_by_task(summary: pl.DataFrame, *, exclude: tuple[str, ...] = ("direct",)

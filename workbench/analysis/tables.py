@@ -2,13 +2,14 @@
 
 ``seed_table`` is the one-glance summary (technique, compute budget as a multiple of one
 pass, accuracy with CI, cost and tokens per query). ``price_table`` re-prices measured
-token usage under each provider's list price from litellm's bundled price map, so a
-technique measured on the local model can be costed for an API model before running it.
+token usage under each provider's list price, so a technique measured on the local model
+can be costed for an API model before running it. The prices arrive as data
+(``workbench.backends.pricing.prices_for(models)``, the workbench's one price lookup):
+analysis never imports litellm or the backends.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,22 +67,6 @@ def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
                     pl.col("latency_ms_p50").round(0)))
 
 
-def litellm_prices() -> Mapping[str, Mapping[str, Any]]:
-    """litellm's bundled price map, read offline (never refreshed from the network)."""
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    import litellm  # lazy: ~3.5 s import; the env var above must be set first
-
-    return litellm.model_cost
-
-
-def _lookup(prices: Mapping[str, Mapping[str, Any]], model: str) -> Mapping[str, Any] | None:
-    if model in prices:
-        return prices[model]
-    if "/" in model and model.split("/", 1)[1] in prices:
-        return prices[model.split("/", 1)[1]]
-    return None
-
-
 def _price_row(model: str, info: Mapping[str, Any] | None) -> dict[str, Any]:
     def per_m(key: str) -> float | None:
         v = (info or {}).get(key)
@@ -95,17 +80,17 @@ def _price_row(model: str, info: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def price_table(models: Sequence[str], usage: pl.DataFrame | None = None, *,
-                prices: Mapping[str, Mapping[str, Any]] | None = None) -> pl.DataFrame:
+                prices: Mapping[str, Mapping[str, Any] | None]) -> pl.DataFrame:
     """List prices per model (USD per million tokens) and, with ``usage``, each
     configuration's cost per query under each model's price.
 
     ``usage`` has technique, tokens_in, tokens_out (per query; e.g. :func:`run_summary`
     output) and optionally compute_label. ``cost_multiple`` is the cost relative to the
     cheapest configuration under the same model. Unknown models get ``known`` = False
-    and null prices. ``prices`` defaults to :func:`litellm_prices`.
+    and null prices. ``prices`` maps each model to its price row (or None), as
+    ``workbench.backends.pricing.prices_for(models)`` returns it.
     """
-    table = prices if prices is not None else litellm_prices()
-    base = pl.DataFrame([_price_row(m, _lookup(table, m)) for m in models],
+    base = pl.DataFrame([_price_row(m, prices.get(m)) for m in models],
                         schema={"model": pl.String, "provider": pl.String,
                                 "input_usd_per_mtok": pl.Float64,
                                 "output_usd_per_mtok": pl.Float64,

@@ -11,6 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from workbench.errors import WorkbenchError  # noqa: F401  re-export: colleagues' branches
+
+# still import it from here; the lead removes this line after merging (use workbench.errors).
+
 DeltaCallback = Callable[[int, str], None]
 """Called with (choice index, new text) as text streams in."""
 
@@ -65,7 +69,3 @@ class Backend(Protocol):
     async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
                        ) -> list[GenResult]:
         ...
-
-
-class WorkbenchError(Exception):
-    """An error whose message is meant for the user: what happened and what to do."""

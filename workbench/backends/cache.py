@@ -12,12 +12,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from workbench.backends.base import Backend, DeltaCallback, GenRequest, GenResult
 
 Lookup = Callable[[Sequence[str]], dict[str, GenResult]]
+Fetch = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+"""Request keys -> stored rows (text, finish_reason, tokens_*, cost_usd, ...), e.g.
+``functools.partial(workbench.store.cache.stored_paths, store)``."""
+
+
+def lookup_from(fetch: Fetch) -> Lookup:
+    """A :data:`Lookup` over stored rows: each row becomes the result it recorded."""
+    def lookup(keys: Sequence[str]) -> dict[str, GenResult]:
+        return {key: GenResult(
+            index=0, text=row["text"], finish_reason=row["finish_reason"],
+            tokens_in=row["tokens_in"] or 0, tokens_out=row["tokens_out"] or 0,
+            tokens_reasoning=row["tokens_reasoning"] or 0, cost_usd=row["cost_usd"] or 0.0,
+            logprob_mean=row["logprob_mean"], ttft_ms=row["ttft_ms"],
+            latency_ms=row["latency_ms"] or 0.0) for key, row in fetch(keys).items()}
+    return lookup
 
 
 def request_key(req: GenRequest, choice: int) -> str:

@@ -46,7 +46,7 @@ from typing import Any
 
 from workbench.backends import router as pool
 from workbench.backends.affinity import AffinityPool, affinity_pool
-from workbench.backends.base import DeltaCallback, GenRequest, GenResult, WorkbenchError
+from workbench.backends.base import DeltaCallback, GenRequest, GenResult
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import HTTPTransport, SSEStream
 from workbench.backends.pricing import Price
@@ -60,6 +60,7 @@ from workbench.backends.retry import (
 from workbench.backends.stream_io import close_stream, one_by_one
 from workbench.backends.thinking import thinking_params
 from workbench.backends.usage import StreamState, results
+from workbench.errors import WorkbenchError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

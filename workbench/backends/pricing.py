@@ -5,6 +5,10 @@ by whatever name it was given, and would need ``import litellm`` (3.5 s). We sto
 counts in every trace and derive cost from them here, reading litellm's bundled JSON price
 table directly (about 45 ms, once), so cost is reproducible for a given litellm version and
 never raises. Unknown and local models cost 0 and are *flagged* via :func:`is_priced`.
+
+This is the workbench's one price lookup: the adapter's per-call cost and the analysis
+price table (which receives :func:`prices_for` output as plain data) both go through
+:func:`price_entry`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import functools
 import importlib.util
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,17 +63,37 @@ def _candidates(model: str) -> list[str]:
     return names
 
 
+PriceEntry = Mapping[str, Any]
+"""One model's row of litellm's price table (``input_cost_per_token``, ...)."""
+
+
+def price_entry(model: str, table: Mapping[str, Any] | None = None) -> PriceEntry | None:
+    """``model``'s row of ``table`` (default: the bundled one), trying the name as given,
+    then without its provider prefix; None when the table does not know it."""
+    source = _table() if table is None else table
+    for name in _candidates(model):
+        entry = source.get(name)
+        if isinstance(entry, Mapping):
+            return entry
+    return None
+
+
+def prices_for(models: Iterable[str], table: Mapping[str, Any] | None = None
+               ) -> dict[str, PriceEntry | None]:
+    """Each model's price row (None if unknown): the data the analysis price table takes."""
+    return {m: price_entry(m, table) for m in models}
+
+
 @functools.lru_cache(maxsize=1024)
 def price_of(model: str) -> Price | None:
     """The table's price for ``model``, or None when the table does not know it."""
-    for name in _candidates(model):
-        entry = _table().get(name)
-        if not isinstance(entry, dict):
-            continue
-        cin = entry.get("input_cost_per_token")
-        cout = entry.get("output_cost_per_token")
-        if isinstance(cin, int | float) and isinstance(cout, int | float):
-            return Price(float(cin), float(cout))
+    entry = price_entry(model)
+    if entry is None:
+        return None
+    cin = entry.get("input_cost_per_token")
+    cout = entry.get("output_cost_per_token")
+    if isinstance(cin, int | float) and isinstance(cout, int | float):
+        return Price(float(cin), float(cout))
     return None
 
 

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 ROUTINGS = ("least-busy", "usage-based-routing-v2", "simple-shuffle", "latency-based-routing")
 _DEPLOYMENT_KEYS = {"model", "api_base", "api_key_env", "concurrency", "rpm", "tpm", "weight"}

@@ -9,13 +9,21 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.backends.base import WorkbenchError
 from workbench.config import default_db
+from workbench.errors import WorkbenchError
+from workbench.runner import RunResult, RunSpec
+from workbench.techniques.params import PARAMS
+from workbench.techniques.registry import REGISTRY, names
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Inference Workbench: inference-time compute experiments.")
 local_app = typer.Typer(no_args_is_help=True, help="The embedded local model server.")
 app.add_typer(local_app, name="local")
+
+def _applies_to(knob: str) -> str:
+    """Help text naming the registered techniques a knob applies to."""
+    return ", ".join(i.name for i in REGISTRY.values() if i.applies(knob))
+
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="DuckDB file (default $WORKBENCH_DB "
                                                        "or ./traces.duckdb)")]
@@ -45,15 +53,16 @@ def guarded(fn: Any) -> Any:
 def run_cmd(
     task: Annotated[str, typer.Option(help="arithmetic, gsm8k, math500, humaneval, or a "
                                            ".jsonl/.csv file")] = "arithmetic",
-    technique: Annotated[str, typer.Option(help="direct, cot, sc, adaptive-sc, refine, "
-                                                "best-of-n, sc-refine")] = "cot",
+    technique: Annotated[str, typer.Option(help=", ".join(names()) + " (see `workbench "
+                                                "techniques`)")] = "cot",
     model: Annotated[str, typer.Option(help="'local' or any litellm model")] = "local",
     verifier: Annotated[str | None, typer.Option(help="verifier model (default: --model)")
                         ] = None,
     budget: Annotated[int, typer.Option(help="reasoning-token budget per path")] = 256,
-    n: Annotated[int, typer.Option(help="samples per item (sc, adaptive-sc, best-of-n)")] = 8,
-    rounds: Annotated[int, typer.Option(help="refinement rounds")] = 3,
-    vote: Annotated[str, typer.Option(help="majority, logprob or verifier")] = "majority",
+    n: Annotated[int, typer.Option(help=f"samples per item ({_applies_to('n')})")] = 8,
+    rounds: Annotated[int, typer.Option(help=f"refinement rounds ({_applies_to('rounds')})")
+                      ] = 3,
+    vote: Annotated[str, typer.Option(help=", ".join(PARAMS["vote"].choices))] = "majority",
     temperature: Annotated[float | None, typer.Option()] = None,
     seed: Annotated[int, typer.Option(help="seed for reproducible sampling")] = 0,
     limit: Annotated[int | None, typer.Option(help="number of items")] = 20,
@@ -69,8 +78,6 @@ def run_cmd(
                      ] = True,
 ) -> None:
     """Run one technique on a task; every trace goes to the DuckDB file."""
-    from workbench.runner import RunSpec
-
     spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
                    budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
                    seed=seed, limit=limit, offset=offset, concurrency=concurrency,
@@ -81,7 +88,8 @@ def run_cmd(
                     "are in the samples/paths tables.", fg="yellow", err=True)
 
 
-def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> list[Any]:
+def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True
+              ) -> list[RunResult]:
     """Run specs one after another into ``db`` and print the summary table. If another
     process holds ``db`` (a notebook kernel), the runs go to a spool merged later."""
     from workbench.api import run_experiment_async, validate
@@ -89,10 +97,11 @@ def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> 
     from workbench.store.store import Store
     from workbench.summary import print_table, summarise
 
-    for spec in specs:
-        validate(spec)
-    async def go(store: Any) -> list[Any]:
-        return [await run_experiment_async(s, store=store, progress=progress) for s in specs]
+    built = [validate(spec) for spec in specs]  # every spec checked before any run starts
+
+    async def go(store: Store) -> list[RunResult]:
+        return [await run_experiment_async(s, store=store, progress=progress, technique=t)
+                for s, t in zip(specs, built, strict=True)]
 
     with Store.open(db, spool_if_locked=spool) as store:
         spooled = main_path_of(store) is not None
@@ -102,7 +111,7 @@ def run_specs(specs: list[Any], db: str, progress: bool, spool: bool = True) -> 
                         "or calls store.ingest_spools()).", fg="yellow", err=True)
         results = asyncio.run(go(store))
         print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {store.path}")
-    if spooled and try_merge(db):
+    if spooled and try_merge(db, Store.open):
         typer.secho(f"merged the spool into {db} (no other process holds it now).",
                     fg="yellow", err=True)
     return results
@@ -114,8 +123,6 @@ def demo(db: DbOpt = None,
          limit: Annotated[int, typer.Option(help="arithmetic items")] = 10,
          n: Annotated[int, typer.Option(help="samples for sc / adaptive-sc")] = 8) -> None:
     """The demo experiment: direct, CoT, SC@n and adaptive SC on the embedded model."""
-    from workbench.runner import RunSpec
-
     t0 = time.perf_counter()
     base = RunSpec(task="arithmetic", model="local", limit=limit, seed=0, budget=256, n=n)
     specs = [replace(base, technique=t) for t in ("direct", "cot", "sc", "adaptive-sc")]
@@ -167,6 +174,18 @@ def tasks() -> None:
     from workbench.tasks import list_tasks
 
     print_table(pl.DataFrame(list_tasks()), title="tasks")
+
+
+@app.command()
+@guarded
+def techniques() -> None:
+    """Registered techniques: their parameters (default, range) and what they do."""
+    import polars as pl
+
+    from workbench.summary import print_table
+    from workbench.techniques.registry import rows
+
+    print_table(pl.DataFrame(rows()), title="techniques")
 
 
 @app.command()

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 
 @contextmanager
-def store_for(source: Any) -> Iterator[Any]:
+def store_for(source: Store | str | Path) -> Iterator[Store]:
     """Yield a Store for ``source`` (a Store, or a database path); close it only if we
     opened it."""
     from workbench.store.store import Store, open_store_for

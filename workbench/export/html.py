@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export._figures import MAIN_ROLES, run_figures
 from workbench.export._source import store_for
 from workbench.htmltext import escape, script_safe
 from workbench.store.textcodec import decode_text
+
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px;
@@ -150,7 +153,7 @@ def _figures_html(figs: list[Any]) -> str:
     return "".join(parts)
 
 
-def run_report_html(store: Any, run_id: str) -> str:
+def run_report_html(store: Store, run_id: str) -> str:
     """The report of ``run_id`` as one HTML string (plotly.js inlined)."""
     from plotly.offline import get_plotlyjs
 
@@ -179,7 +182,7 @@ def run_report_html(store: Any, run_id: str) -> str:
             f"</p></footer></body></html>")
 
 
-def export_run_html(source: Any, run_id: str, out_file: str | Path) -> Path:
+def export_run_html(source: Store | str | Path, run_id: str, out_file: str | Path) -> Path:
     """Write the offline HTML report of ``run_id`` to ``out_file``; return its path.
 
     ``source`` is a trace database path or an open ``Store`` (a path is opened read-only,

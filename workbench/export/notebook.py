@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.htmltext import script_json, script_json_text, script_safe
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.export._source import store_for
 
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
-def trace_tables(store: Any) -> list[tuple[str, bool]]:
+
+def trace_tables(store: Store) -> list[tuple[str, bool]]:
     """(table, has a run_id column) for every table of the store except bookkeeping ones
     (names starting with ``_``), so tables added by later migrations are exported too."""
     frame = store.query("""
@@ -31,7 +34,7 @@ def trace_tables(store: Any) -> list[tuple[str, bool]]:
     return [(str(name), bool(has)) for name, has in frame.iter_rows()]
 
 
-def _check_runs(store: Any, run_ids: Sequence[str]) -> None:
+def _check_runs(store: Store, run_ids: Sequence[str]) -> None:
     known = set(store.runs(list(run_ids))["run_id"].to_list())
     missing = [r for r in run_ids if r not in known]
     if missing:
@@ -39,7 +42,7 @@ def _check_runs(store: Any, run_ids: Sequence[str]) -> None:
                              "with `workbench runs`.")
 
 
-def export_parquet(source: Any, out_dir: str | Path,
+def export_parquet(source: Store | str | Path, out_dir: str | Path,
                    run_ids: Sequence[str] | None = None) -> dict[str, Path]:
     """Write ``<out_dir>/<table>.parquet`` for every trace table; return table -> file.
 

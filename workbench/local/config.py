@@ -1,10 +1,10 @@
 """Which GGUF ``local`` means, and how the embedded server is sized.
 
 Defaults fit the bundled 0.5B model on a small CPU machine. A user can point ``local``
-at any GGUF and resize the server without code: settings come from, lowest to highest
-precedence, built-in defaults, ``~/.config/inference-workbench/config.toml`` (or
-``$XDG_CONFIG_HOME``), ``./workbench.toml``, then environment variables. Only the
-``[local]`` table is read here; other tables belong to other parts of the workbench.
+at any GGUF and resize the server without code: settings come from the layers of
+:mod:`workbench.config` (the one reader of ``workbench.toml``: defaults < user file <
+project file < environment). Its schema fixes the keys; this module checks the ``[local]``
+values and resolves relative paths against the file that set them.
 
     [local]
     gguf = "~/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"   # relative paths: to the file
@@ -18,18 +18,19 @@ precedence, built-in defaults, ``~/.config/inference-workbench/config.toml`` (or
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench import config as workbench_config
+from workbench.config import ENV_GGUF, PROJECT_FILE, user_config_path
+from workbench.errors import WorkbenchError
 from workbench.local.gguf import read_gguf_info
 from workbench.local.weights import DEFAULT_WEIGHTS, ensure_weights
 
-ENV_GGUF = "WORKBENCH_LOCAL_GGUF"
-PROJECT_FILE = "workbench.toml"
+__all__ = ["CTX_PER_SLOT", "DEFAULT_PARAMS_COUNT", "ENV_GGUF", "PROJECT_FILE", "LocalConfig",
+           "load_config", "user_config_path"]
 CTX_PER_SLOT = 2048
 """Tokens of KV cache budgeted per slot: a ~1.5k-token CoT plus its prompt."""
 DEFAULT_PARAMS_COUNT = 494_032_768
@@ -91,45 +92,19 @@ class LocalConfig:
                 "sources": list(self.sources)}
 
 
-def user_config_path() -> Path:
-    """The per-user config file (XDG location)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser() / "inference-workbench" / "config.toml"
-
-
 def load_config(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> LocalConfig:
-    """Merge defaults, the user file, ./workbench.toml and the environment (in that order)."""
-    env = os.environ if env is None else env
+    """``[local]`` from every layer of the workbench config, lowest precedence first."""
     config = LocalConfig()
-    for path in (user_config_path(), (cwd or Path.cwd()) / PROJECT_FILE):
-        if path.is_file():
-            config = _apply(config, _read_table(path), path.parent, str(path))
-    if env.get(ENV_GGUF):
-        config = _apply(config, {"gguf": env[ENV_GGUF]}, cwd or Path.cwd(), ENV_GGUF)
+    for layer in workbench_config.load_config(cwd, env).layers:
+        table = layer.data.get("local")
+        if table:
+            config = _apply(config, table, layer.base, layer.source)
     return config
-
-
-def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise WorkbenchError(f"Could not read {path} ({exc}). Fix the TOML syntax.") from exc
-    table = data.get("local", {})
-    if not isinstance(table, dict):
-        raise WorkbenchError(f"In {path}, `local` must be a table: write `[local]`.")
-    return table
 
 
 def _apply(config: LocalConfig, table: Mapping[str, Any], base: Path, source: str
            ) -> LocalConfig:
-    """Validate one source's keys (a typo must not be silently ignored) and merge them."""
-    known = {f.name for f in fields(LocalConfig)} - {"sources"}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise WorkbenchError(
-            f"Unknown key(s) {', '.join(unknown)} in [local] of {source}. "
-            f"Known keys: {', '.join(sorted(known))}.")
+    """Check one source's ``[local]`` values (its keys were checked on reading) and merge."""
     changes: dict[str, Any] = {}
     for key, value in table.items():
         if key == "gguf":

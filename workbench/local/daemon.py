@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.local.config import load_config
 from workbench.local.server import LocalServer, in_process_endpoint
 from workbench.local.state import (

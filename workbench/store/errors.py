@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 
 _PID = re.compile(r"\(PID (\d+)\)")
 

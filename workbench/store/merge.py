@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store.migrations import MIGRATIONS
 from workbench.store.store import Store, connect, schema_version
 

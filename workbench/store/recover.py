@@ -15,8 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
-from workbench.store.store import canonical, connect, open_store_for, schema_version, table_counts
+from workbench.errors import WorkbenchError
+from workbench.store.connection import (
+    canonical,
+    connect,
+    open_store_for,
+    schema_version,
+    table_counts,
+)
 
 
 def recover(db_path: str | Path | None) -> dict[str, Any]:

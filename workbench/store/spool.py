@@ -20,6 +20,10 @@ Guarantees:
   commit and moving the file cannot duplicate rows). Merged spools are moved, not deleted,
   to ``<db>.spool/ingested/``; a spool that fails to merge stays where it is and is
   reported (logged), never blocking the open of the main file.
+
+This module imports nothing of :mod:`workbench.store.store` (which imports it): the
+functions that must open a file take the opener (``Store.open``) as an argument, and the
+stores they handle are typed by the :class:`SpoolStore` protocol.
 """
 
 from __future__ import annotations
@@ -28,19 +32,39 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from workbench.backends.base import WorkbenchError
+import duckdb
+import polars as pl
+
+from workbench.errors import WorkbenchError
 from workbench.store.errors import describe_pid, lock_holder
-
-if TYPE_CHECKING:
-    from workbench.store.store import Store
 
 log = logging.getLogger("workbench.store")
 SUFFIX = ".spool"
 INGESTED = "ingested"
+
+
+class SpoolStore(AbstractContextManager["SpoolStore"], Protocol):
+    """The part of :class:`workbench.store.store.Store` that merging uses."""
+
+    path: str
+    read_only: bool
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              frames: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame: ...
+
+    def cursor(self) -> duckdb.DuckDBPyConnection: ...
+
+    def release(self, cur: duckdb.DuckDBPyConnection) -> None: ...
+
+
+Opener = Callable[[Path], SpoolStore]
+"""Opens (and migrates) a store read-write: ``Store.open``."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +82,7 @@ def spool_dir(main_path: str | Path) -> Path:
     return Path(str(main_path) + SUFFIX)
 
 
-def main_path_of(store: Store) -> str | None:
+def main_path_of(store: SpoolStore) -> str | None:
     """The main database a spool store belongs to, or ``None`` for an ordinary store."""
     parent = Path(store.path).parent
     return str(parent)[: -len(SUFFIX)] if parent.name.endswith(SUFFIX) else None
@@ -70,16 +94,12 @@ def is_lock_error(exc: BaseException) -> bool:
     return "Could not set lock" in text or "in use by another process" in text
 
 
-def open_spool(main_path: str, reason: BaseException) -> Store:
-    """A new spool store for ``main_path`` (locked by another process, see ``reason``)."""
-    from workbench.store.store import Store
-
+def new_spool_path(main_path: str) -> Path:
+    """Where a new spool for ``main_path`` goes (its folder is created)."""
     folder = spool_dir(main_path)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}.duckdb"
-    store = Store.open(folder / name)
-    log.warning("%s", spool_notice(main_path, store.path, reason))
-    return store
+    return folder / name
 
 
 def spool_notice(main_path: str, spool_path: str, reason: BaseException) -> str:
@@ -98,16 +118,14 @@ def pending_spools(main_path: str | Path) -> list[Path]:
     return sorted(folder.glob("*.duckdb")) if folder.is_dir() else []
 
 
-def ingest_spools(store: Store) -> list[Ingested]:
+def ingest_spools(store: SpoolStore, open_store: Opener) -> list[Ingested]:
     """Merge every finished spool of ``store``'s file into it; see the module docstring."""
-    from workbench.store.store import Store
-
     if store.read_only or main_path_of(store) is not None:
         return []
     done: list[Ingested] = []
     for spool in pending_spools(store.path):
         try:
-            source = Store.open(spool)  # read-write: migrates a spool made by an older version
+            source = open_store(spool)  # read-write: migrates a spool made by an older version
         except WorkbenchError as exc:
             if not is_lock_error(exc):
                 log.warning("Spool %s could not be opened and was left in place: %s",
@@ -124,34 +142,33 @@ def ingest_spools(store: Store) -> list[Ingested]:
     return done
 
 
-def ingest_on_open(store: Store) -> None:
+def ingest_on_open(store: SpoolStore, open_store: Opener) -> None:
     """The hook ``Store.open`` calls: merge spools if there are any (cheap if not)."""
     if store.read_only or not pending_spools(store.path):
         return
-    for item in ingest_spools(store):
+    for item in ingest_spools(store, open_store):
         log.info("merged spool %s (%d runs, %d rows) into %s", item.spool, len(item.runs),
                  item.rows, store.path)
 
 
-def try_merge(main_path: str | Path) -> int:
+def try_merge(main_path: str | Path, open_store: Opener) -> int:
     """Open the main file just to merge its spools, if no other process holds it now;
     return how many spools were merged (0 when it is held: it merges them later)."""
-    from workbench.store.store import Store
-
     before = len(pending_spools(main_path))
     if not before:
         return 0
     try:
-        store = Store.open(main_path)  # opening merges (ingest_on_open)
+        store = open_store(Path(main_path))  # opening merges (ingest_on_open)
     except WorkbenchError as exc:
         if is_lock_error(exc):
             return 0
         raise
-    store.close()
+    with store:
+        pass
     return before - len(pending_spools(main_path))
 
 
-def _tables(store: Store) -> dict[str, set[str]]:
+def _tables(store: SpoolStore) -> dict[str, set[str]]:
     """Trace tables (not ``_``-prefixed bookkeeping) and their columns."""
     frame = store.query("""
         SELECT c.table_name, c.column_name
@@ -165,7 +182,7 @@ def _tables(store: Store) -> dict[str, set[str]]:
     return out
 
 
-def _merge(source: Store, target: Store) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
+def _merge(source: SpoolStore, target: SpoolStore) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
     """Copy every row of ``source`` into ``target`` in one transaction (skipping runs the
     target already has); return (runs merged, rows inserted, runs skipped)."""
     spool_runs = source.query("SELECT DISTINCT run_id FROM runs")["run_id"].to_list()

@@ -28,8 +28,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
-from workbench.store.store import canonical, connect, open_store_for
+from workbench.errors import WorkbenchError
+from workbench.store.connection import canonical, connect, open_store_for
 
 ALLOWED = frozenset({"SELECT", "EXPLAIN"})
 Params = Sequence[Any] | Mapping[str, Any] | None

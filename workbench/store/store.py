@@ -19,10 +19,8 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import weakref
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -31,73 +29,29 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.backends.base import WorkbenchError
-from workbench.store.errors import translate_open_error
-from workbench.store.migrations import MIGRATIONS, migrate
+from workbench.errors import WorkbenchError
+from workbench.store import connection, spool
+from workbench.store.connection import (  # noqa: F401  (re-exported: the store's API)
+    BASE_CONFIG,
+    MEMORY,
+    TABLES,
+    canonical,
+    check_schema,
+    connect,
+    default_db_path,
+    schema_version,
+    table_counts,
+)
+from workbench.store.sql import run_on_connection
 from workbench.store.textcodec import loads_json
 
-MEMORY = ":memory:"
-BASE_CONFIG: dict[str, Any] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "enable_external_access": False,
-    "lock_configuration": True,
-}
-TABLES = ("runs", "run_status", "samples", "paths", "votes", "rounds", "path_requests")
-
-_OPEN: dict[str, weakref.WeakSet[Store]] = {}
-"""Stores open in this process by canonical path (for in-process read-only SQL)."""
-
-
-@atexit.register
-def _close_all() -> None:
-    """At interpreter exit, close stores left open so their recorders commit what they
-    hold (a script that forgot ``close()`` should not lose its last samples)."""
-    for stores in list(_OPEN.values()):
-        for store in list(stores):
-            try:
-                store.close()
-            except Exception:  # exiting anyway; nothing more useful to do
-                pass
-
-
-def default_db_path() -> str:
-    """``$WORKBENCH_DB`` if set, else ``./traces.duckdb``."""
-    return os.environ.get("WORKBENCH_DB") or "traces.duckdb"
-
-
-def canonical(path: str | Path | None) -> str:
-    """The absolute, symlink-free path used as the identity of a database file."""
-    p = str(path) if path is not None else default_db_path()
-    return p if p == MEMORY else os.path.realpath(os.path.expanduser(p))
+_log = logging.getLogger("workbench.store")
 
 
 def open_store_for(path: str | Path | None) -> Store | None:
     """The Store already open on this file in this process, if any."""
-    for store in list(_OPEN.get(canonical(path), ())):
-        if not store.closed:
-            return store
-    return None
-
-
-def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A locked-down DuckDB connection; open-time failures become WorkbenchErrors."""
-    if read_only and path == MEMORY:
-        raise WorkbenchError("An in-memory database cannot be opened read-only.")
-    try:
-        return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
-    except duckdb.Error as exc:
-        raise translate_open_error(path, exc, read_only) from exc
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The applied migration version, or ``None`` if this is not a workbench database."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables "
-                        "WHERE table_name = '_migrations'").fetchone()
-    if not found or not found[0]:
-        return None
-    row = con.execute("SELECT coalesce(max(version), 0) FROM _migrations").fetchone()
-    return int(row[0]) if row else 0
+    store = connection.open_store_for(path)
+    return store if isinstance(store, Store) else None
 
 
 class Store:
@@ -122,8 +76,6 @@ class Store:
         throw-away database (tests, demos). With ``spool_if_locked``, a file held by another
         process gives a spool store next to it instead of an error, and a read-write open
         merges waiting spools (see :mod:`workbench.store.spool`)."""
-        from workbench.store import spool
-
         target = canonical(path)
         if target != MEMORY and not read_only:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -131,26 +83,26 @@ class Store:
             con = connect(target, read_only)
         except WorkbenchError as exc:
             if spool_if_locked and not read_only and spool.is_lock_error(exc):
-                return spool.open_spool(target, exc)
+                store = cls.open(spool.new_spool_path(target))
+                _log.warning("%s", spool.spool_notice(target, store.path, exc))
+                return store
             raise
         try:
-            _check_schema(con, target, read_only)
+            check_schema(con, target, read_only)
         except BaseException:
             con.close()
             raise
         store = cls(con, target, read_only)
-        _OPEN.setdefault(store._key(), weakref.WeakSet()).add(store)
+        connection.register_open(store._key(), store)
         if target != MEMORY and not read_only:
-            spool.ingest_on_open(store)
+            spool.ingest_on_open(store, cls.open)
         return store
 
-    def ingest_spools(self) -> list[Any]:
+    def ingest_spools(self) -> list[spool.Ingested]:
         """Merge runs that other processes spooled while this one held the file; returns
         one :class:`workbench.store.spool.Ingested` per merged spool."""
-        from workbench.store.spool import ingest_spools
-
         self._check_open()
-        return list(ingest_spools(self))
+        return spool.ingest_spools(self, type(self).open)
 
     def _key(self) -> str:
         """Registry key: the file, or a unique name for each in-memory database."""
@@ -193,7 +145,7 @@ class Store:
             cur.close()
         self._cursors.clear()
         self.con.close()
-        _OPEN.get(self._key(), weakref.WeakSet()).discard(self)
+        connection.unregister_open(self._key(), self)
         if failure is not None:
             raise failure
 
@@ -234,8 +186,6 @@ class Store:
     def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
             ) -> pl.DataFrame:
         """Run user-typed SQL: one read-only statement, no file access, no writes."""
-        from workbench.store.sql import run_on_connection
-
         self._check_open()
         cur = self.con.cursor()
         try:
@@ -287,37 +237,6 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Row count per table (cheap health check)."""
         return table_counts(self.con)
-
-
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row count of every trace table."""
-    out: dict[str, int] = {}
-    for table in TABLES:
-        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-        out[table] = int(row[0]) if row else 0
-    return out
-
-
-def _check_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
-    """Migrate (read-write) or verify (read-only) the schema version."""
-    version = schema_version(con)
-    latest = len(MIGRATIONS)
-    if version is not None and version > latest:
-        raise WorkbenchError(f"{path} has schema version {version}, newer than this workbench "
-                             f"({latest}). Upgrade the workbench package to read it.")
-    if read_only:
-        if version is None:
-            raise WorkbenchError(f"{path} is not a workbench trace database (no _migrations "
-                                 "table).")
-        if version < latest:
-            raise WorkbenchError(f"{path} has schema version {version}; open it read-write "
-                                 f"once (Store.open(path)) to migrate it to {latest}.")
-        return
-    try:
-        migrate(con)
-    except duckdb.Error as exc:
-        raise WorkbenchError(f"Migrating {path} failed: {exc}. Nothing was changed by the "
-                             "failed migration (it ran in a transaction).") from exc
 
 
 def _where(*filters: tuple[str, Any]) -> tuple[str, list[Any]]:

@@ -8,8 +8,9 @@ under the same run id. Nothing is duplicated and nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,13 +18,16 @@ from workbench.backends.base import Backend
 from workbench.runner import RunResult, RunSpec, Sink, run
 from workbench.sweep.spec import SweepSpec, run_id_for, shard_items
 
+if TYPE_CHECKING:
+    from workbench.store.store import Store
 
-def _done_items(store: Any, run_id: str) -> set[int]:
+
+def _done_items(store: Store, run_id: str) -> set[int]:
     df = store.query("SELECT DISTINCT item_index FROM samples WHERE run_id = ?", [run_id])
     return set(df["item_index"].to_list()) if df.height else set()
 
 
-def _run_exists(store: Any, run_id: str) -> bool:
+def _run_exists(store: Store, run_id: str) -> bool:
     return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
 
 
@@ -36,7 +40,7 @@ def _wanted_items(spec: RunSpec, shard: tuple[int, int] | None = None) -> list[i
     return shard_items([p.index for p in task.load(spec.limit, spec.offset)], shard)
 
 
-def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
+def sweep_plan(sweep: SweepSpec, store: Store) -> pl.DataFrame:
     """One row per run of the sweep: how many items it wants, has, and is missing."""
     rows = []
     for spec in sweep.runs:
@@ -51,7 +55,7 @@ def sweep_plan(sweep: SweepSpec, store: Any) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
+async def run_sweep(sweep: SweepSpec, store: Store, backend: Backend,
                     sinks: list[Sink] | None = None,
                     params_count: dict[str, float] | None = None,
                     reuse_paths: bool = True) -> list[RunResult]:
@@ -60,12 +64,12 @@ async def run_sweep(sweep: SweepSpec, store: Any, backend: Backend,
     With ``reuse_paths`` a request whose sample is already stored (same prompt, sampling
     parameters, seed and sample index, from any run) is answered from the store.
     """
-    from workbench.backends.cache import CachingBackend
-    from workbench.store.cache import stored_lookup
+    from workbench.backends.cache import CachingBackend, lookup_from
+    from workbench.store.cache import stored_paths
     from workbench.store.recorder import Recorder
 
     if reuse_paths:
-        backend = CachingBackend(backend, stored_lookup(store))
+        backend = CachingBackend(backend, lookup_from(functools.partial(stored_paths, store)))
     recorder = Recorder(store)
     limit = asyncio.Semaphore(max(1, sweep.parallel_runs))
     results: list[RunResult] = []

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.runner import RunSpec
 
 _SPEC_KEYS = {f for f in RunSpec.__dataclass_fields__} - {"task", "model", "seed", "sweep_id"}

@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks.arithmetic import arithmetic
 from workbench.tasks.base import Problem, Task
 from workbench.tasks.bigbench_tasks import bigbench

@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks.base import Problem
 from workbench.tasks.formats import NumericFormat, ProblemSetTask
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.tasks.base import Problem
 from workbench.tasks.formats import AutoFormat, ProblemSetTask
 

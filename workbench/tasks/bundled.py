@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.grading.code import DEFAULT_LIMITS, SandboxLimits
 from workbench.tasks.base import Problem
 from workbench.tasks.formats import CodeFormat, MathFormat, NumericFormat, ProblemSetTask

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from workbench.backends.base import WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.grading.code import DEFAULT_LIMITS, SandboxLimits, SandboxResult, check_humaneval
 from workbench.grading.extract import (
     extract_code,

@@ -8,6 +8,8 @@ from typing import Any
 
 from workbench.context import Ctx
 from workbench.techniques.base import Outcome, Technique
+from workbench.techniques.cot import cot
+from workbench.techniques.registry import register
 from workbench.techniques.self_consistency import check_n, emit_vote
 from workbench.techniques.verifier import score
 from workbench.techniques.voting import VoteResult, group_answers
@@ -47,3 +49,10 @@ class BestOfN(Technique):
 
 def best_of_n(inner: Technique, n: int = 4) -> BestOfN:
     return BestOfN(inner, n)
+
+
+@register("best-of-n", "`n` CoT candidates, the verifier's highest score wins (ties: more "
+          "candidates, then first seen)", params=("budget", "n", "verifier"), rank=50, sampling=True,
+          compute_knob="n")
+def _best_of_n(budget: int, n: int) -> Technique:
+    return best_of_n(cot(budget), n=n)

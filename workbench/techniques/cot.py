@@ -8,22 +8,22 @@ chain is recorded as truncated and the forced answer as a child path.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx, Path
 from workbench.prompts import render
 from workbench.techniques.base import Outcome, Technique
+from workbench.techniques.params import PARAMS
+from workbench.techniques.registry import register
 
 FORCE_TOKENS = 48
 
 
 def check_budget(budget: int, what: str = "budget") -> int:
     """Budgets are positive token counts; anything else is a clear error."""
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
-        raise WorkbenchError(
-            f"{what} must be a positive number of tokens (got {budget!r}); try 256, 512 or 1024.")
-    return budget
+    param = PARAMS["budget"]
+    return int((param if what == "budget" else replace(param, label=what)).check(budget))
 
 
 def user_prompt(ctx: Ctx, reasoning: str) -> str:
@@ -117,3 +117,19 @@ def direct(max_tokens: int = 64) -> Direct:
 
 def cot(budget: int = 256, force: bool = True) -> CoT:
     return CoT(budget, force)
+
+
+DIRECT_MAX_TOKENS = 64
+
+
+@register("direct", "one pass, final answer only: the 1x compute baseline "
+          f"(at most {DIRECT_MAX_TOKENS} tokens, or `budget` if smaller)", params=("budget",), rank=0)
+def _direct(budget: int) -> Technique:
+    return direct(max_tokens=min(budget, DIRECT_MAX_TOKENS))
+
+
+@register("cot", "chain of thought with `budget` reasoning tokens; a cut chain is "
+          "force-finished (budget forcing) and recorded as truncated", params=("budget",), rank=10,
+          compute_knob="budget")
+def _cot(budget: int) -> Technique:
+    return cot(budget)

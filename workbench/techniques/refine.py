@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx
 from workbench.events import RoundFinished
 from workbench.prompts import render
 from workbench.techniques.base import Outcome, Technique
-from workbench.techniques.cot import chains, check_budget
+from workbench.techniques.cot import chains, check_budget, cot
+from workbench.techniques.params import MAX_ROUNDS, check
+from workbench.techniques.registry import register
 from workbench.techniques.verifier import critique, parse_verdict
 
-MAX_ROUNDS = 20
+__all__ = ["MAX_ROUNDS", "Refine", "refine"]
 
 
 class Refine(Technique):
@@ -28,10 +29,7 @@ class Refine(Technique):
 
     def __init__(self, inner: Technique, rounds: int = 3, budget: int = 256,
                  critique_budget: int = 256) -> None:
-        if not isinstance(rounds, int) or not 0 <= rounds <= MAX_ROUNDS:
-            raise WorkbenchError(
-                f"rounds must be an integer from 0 to {MAX_ROUNDS} (got {rounds!r}).")
-        self.inner, self.rounds = inner, rounds
+        self.inner, self.rounds = inner, int(check("rounds", rounds))
         self.budget = check_budget(budget)
         self.critique_budget = check_budget(critique_budget, "critique budget")
 
@@ -70,3 +68,10 @@ class Refine(Technique):
 
 def refine(inner: Technique, rounds: int = 3, budget: int = 256) -> Refine:
     return Refine(inner, rounds, budget)
+
+
+@register("refine", "CoT, critique by the verifier (a separate model, or the same by "
+          "choice), regenerate, up to `rounds` times; every round stored",
+          params=("budget", "rounds", "verifier"), rank=40, compute_knob="rounds")
+def _refine(budget: int, rounds: int) -> Technique:
+    return Refine(cot(budget), rounds=rounds, budget=budget)

@@ -13,22 +13,21 @@ import asyncio
 import math
 from typing import Any
 
-from workbench.backends.base import WorkbenchError
 from workbench.context import Ctx
 from workbench.events import Voted
 from workbench.techniques.base import Outcome, Technique
+from workbench.techniques.cot import cot
+from workbench.techniques.params import MAX_SAMPLES, VOTES, check
+from workbench.techniques.registry import register
 from workbench.techniques.verifier import score
 from workbench.techniques.voting import VoteResult, leader_confidence, vote
 
-VOTES = ("majority", "logprob", "verifier")
-MAX_SAMPLES = 1000
+__all__ = ["MAX_SAMPLES", "VOTES", "AdaptiveSC", "SelfConsistency", "adaptive_sc", "check_n",
+           "self_consistency"]
 
 
 def check_n(n: int) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
-        raise WorkbenchError(
-            f"n (samples per item) must be an integer from 1 to {MAX_SAMPLES} (got {n!r}).")
-    return n
+    return int(check("n", n))
 
 
 async def weights_for(ctx: Ctx, outcomes: list[Outcome], method: str,
@@ -66,9 +65,7 @@ class SelfConsistency(Technique):
 
     def __init__(self, inner: Technique, n: int = 8, vote: str = "majority",
                  verifier_budget: int = 128) -> None:
-        if vote not in VOTES:
-            raise WorkbenchError(f"Unknown vote {vote!r}; choose one of {VOTES}.")
-        self.inner, self.n, self.vote_method = inner, check_n(n), vote
+        self.inner, self.n, self.vote_method = inner, check_n(n), str(check("vote", vote))
         self.verifier_budget = verifier_budget
 
     async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
@@ -93,9 +90,8 @@ class AdaptiveSC(Technique):
 
     def __init__(self, inner: Technique, n: int = 16, confidence: float = 0.95,
                  wave: int = 4, min_samples: int = 3) -> None:
-        if not 0.5 < confidence < 1.0:
-            raise WorkbenchError(f"confidence must be in (0.5, 1) (got {confidence}).")
-        self.inner, self.n, self.confidence = inner, check_n(n), confidence
+        self.inner, self.n = inner, check_n(n)
+        self.confidence = float(check("confidence", confidence))
         self.wave, self.min_samples = max(1, wave), max(1, min_samples)
 
     async def __call__(self, ctx: Ctx, index: int = 0) -> Outcome:
@@ -132,3 +128,17 @@ def self_consistency(inner: Technique, n: int = 8, vote: str = "majority") -> Se
 def adaptive_sc(inner: Technique, n: int = 16, confidence: float = 0.95,
                 wave: int = 4) -> AdaptiveSC:
     return AdaptiveSC(inner, n, confidence, wave)
+
+
+@register("sc", "self-consistency: `n` CoT paths, voted (majority, logprob- or "
+          "verifier-weighted); ties broken first-seen, recorded",
+          params=("budget", "n", "vote"), rank=20, sampling=True, compute_knob="n")
+def _sc(budget: int, n: int, vote: str) -> Technique:
+    return SelfConsistency(cot(budget), n=n, vote=vote)
+
+
+@register("adaptive-sc", "samples in waves of 4, stops once the Beta-posterior confidence "
+          "in the leader reaches `confidence`; records samples and tokens saved",
+          params=("budget", "n", "confidence"), rank=30, sampling=True, compute_knob="n")
+def _adaptive_sc(budget: int, n: int, confidence: float) -> Technique:
+    return adaptive_sc(cot(budget), n=n, confidence=confidence)

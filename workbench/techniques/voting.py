@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from scipy.special import betainc
-
 Same = Callable[[str, str], bool]
 
 
@@ -71,6 +69,8 @@ def leader_confidence(counts: Sequence[float]) -> float:
     Adaptive-Consistency's Beta stopping rule (Aggarwal et al. 2023): with ``a`` votes for
     the leader and ``b`` for the runner-up, P(p_a > p_b) = 1 - I_0.5(a + 1, b + 1).
     """
+    from scipy.special import betainc  # lazy: scipy costs ~0.25 s, the CLI imports this
+
     ordered = sorted(counts, reverse=True)
     if not ordered:
         return 0.0

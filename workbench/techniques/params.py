@@ -1,0 +1,105 @@
+"""The knobs a technique can take, declared once: type, range, default and what it means.
+
+Why a module of its own: the CLI's options, the Explorer's sliders, ``workbench
+techniques``, the README table and validation all describe the same knobs. Declaring each
+knob here (and which techniques it applies to in :mod:`workbench.techniques.registry`)
+means a new knob or a new range is one edit, and every error message says the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+MAX_SAMPLES = 1000
+MAX_ROUNDS = 20
+VOTES = ("majority", "logprob", "verifier")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One knob. ``low``/``high`` bound numbers (None: unbounded), ``choices`` bound
+    strings; ``builds`` is False for knobs that reach the run settings rather than the
+    technique's factory (the verifier model)."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    label: str | None = None
+    unit: str = "integer"
+    hint: str = ""
+    open_interval: bool = False
+    builds: bool = True
+
+    def check(self, value: Any) -> Any:
+        """``value`` if it is a valid setting of this knob, else a clear WorkbenchError."""
+        if self.kind is str:
+            return self._check_str(value)
+        if self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and self._in_range(float(value)):
+            return value
+        raise WorkbenchError(self._range_error(value))
+
+    def _check_str(self, value: Any) -> Any:
+        if value is None and self.default is None:
+            return value
+        if self.choices and value not in self.choices:
+            raise WorkbenchError(f"Unknown {self.name} {value!r}; choose one of {self.choices}.")
+        if not isinstance(value, str):
+            raise WorkbenchError(f"{self.name} must be a string (got {value!r}).")
+        return value
+
+    def _in_range(self, v: float) -> bool:
+        if self.open_interval:
+            return (self.low is None or v > self.low) and (self.high is None or v < self.high)
+        return (self.low is None or v >= self.low) and (self.high is None or v <= self.high)
+
+    def _range_error(self, value: Any) -> str:
+        label = self.label or self.name
+        if self.open_interval:
+            return f"{label} must be in ({self.low:g}, {self.high:g}) (got {value!r})."
+        if self.high is None:
+            return f"{label} must be a positive {self.unit} (got {value!r}){self.hint}."
+        return (f"{label} must be an integer from {self.low:g} to {self.high:g} "
+                f"(got {value!r}).")
+
+    def range_text(self) -> str:
+        """The allowed values, for tables and help texts ("1..1000", "majority|logprob")."""
+        if self.choices:
+            return "|".join(self.choices)
+        if self.kind is str:
+            return "model name"
+        if self.high is None:
+            return f">= {self.low:g}"
+        if self.open_interval:
+            return f"{self.low:g} < x < {self.high:g}"
+        return f"{self.low:g}..{self.high:g}"
+
+
+PARAMS: dict[str, Param] = {p.name: p for p in (
+    Param("budget", int, 256, "reasoning-token budget per path", low=1,
+          unit="number of tokens", hint="; try 256, 512 or 1024"),
+    Param("n", int, 8, "samples per item", low=1, high=MAX_SAMPLES,
+          label="n (samples per item)"),
+    Param("rounds", int, 3, "refinement rounds", low=0, high=MAX_ROUNDS),
+    Param("vote", str, "majority", "how the samples vote", choices=VOTES),
+    Param("confidence", float, 0.95, "stop once the leader's posterior confidence reaches "
+          "this", low=0.5, high=1.0, open_interval=True),
+    Param("verifier", str, None, "verifier model (default: the model itself)",
+          builds=False),
+)}
+"""Every knob, in the order tables show them."""
+
+
+def check(name: str, value: Any) -> Any:
+    """Validate one knob by name (the techniques' constructors use this too)."""
+    return PARAMS[name].check(value)
