@@ -15,8 +15,8 @@ from fakes.prefix_cache_server import PrefixCacheReplica
 
 from workbench.api import run_experiment_async
 from workbench.backends.base import GenRequest
-from workbench.errors import WorkbenchError
 from workbench.backends.router import Deployment, affinity_key, rendezvous_order
+from workbench.errors import WorkbenchError
 from workbench.runner import RunSpec
 from workbench.store.store import Store
 
