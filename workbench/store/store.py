@@ -33,7 +33,7 @@ import polars as pl
 
 from workbench.backends.base import WorkbenchError
 from workbench.store.errors import translate_open_error
-from workbench.store.migrations import MIGRATIONS, migrate
+from workbench.store.migrations import MIGRATIONS, check_not_newer, migrate
 from workbench.store.textcodec import loads_json
 
 MEMORY = ":memory:"
@@ -142,6 +142,10 @@ class Store:
         _OPEN.setdefault(store._key(), weakref.WeakSet()).add(store)
         if target != MEMORY and not read_only:
             spool.ingest_on_open(store)
+            if spool.main_path_of(store) is None:  # a spool is new: nothing to check
+                from workbench.store.liveness import mark_on_open
+
+                mark_on_open(store)
         return store
 
     def ingest_spools(self) -> list[Any]:
@@ -302,9 +306,7 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) ->
     """Migrate (read-write) or verify (read-only) the schema version."""
     version = schema_version(con)
     latest = len(MIGRATIONS)
-    if version is not None and version > latest:
-        raise WorkbenchError(f"{path} has schema version {version}, newer than this workbench "
-                             f"({latest}). Upgrade the workbench package to read it.")
+    check_not_newer(version, path)
     if read_only:
         if version is None:
             raise WorkbenchError(f"{path} is not a workbench trace database (no _migrations "
