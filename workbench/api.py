@@ -25,14 +25,35 @@ def model_names(spec: RunSpec) -> list[str]:
     return names
 
 
-def build_backend(configs: dict[str, ModelConfig]) -> Backend:
-    """The litellm backend for these models (the only place a real backend is built)."""
+def build_backend(configs: dict[str, ModelConfig],
+                  clocks: dict[str, float] | None = None) -> Backend:
+    """The litellm backend for these models (the only place a real backend is built).
+
+    ``clocks`` (``stall_timeout_s`` / ``deadline_s``, from the command line) and the
+    clocks of ``workbench.toml`` (see :func:`workbench.config.clocks_for`) set each
+    model's retry policy."""
     from workbench.backends.litellm_adapter import LiteLLMBackend
 
+    configs = {name: with_clocks(name, c, clocks) for name, c in configs.items()}
     backend = LiteLLMBackend(dict(configs))
     for name in configs:
         backend.check_model(name)  # unknown provider / missing key: fail before any call
     return backend
+
+
+def with_clocks(name: str, cfg: ModelConfig, clocks: dict[str, float] | None
+                ) -> ModelConfig:
+    """``cfg`` with the stall clock / deadline the user configured for ``name``."""
+    from dataclasses import replace
+
+    from workbench.backends.retry import RetryPolicy
+    from workbench.config import clocks_for
+
+    chosen = clocks_for(name, clocks)
+    if not chosen:
+        return cfg
+    policy = replace(cfg.retry or RetryPolicy(), **chosen)  # type: ignore[arg-type]
+    return replace(cfg, retry=policy)
 
 
 def validate(spec: RunSpec) -> None:
@@ -44,11 +65,12 @@ def validate(spec: RunSpec) -> None:
     get_task(spec.task, **spec.task_options)
 
 
-def prepare(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+def prepare(spec: RunSpec, clocks: dict[str, float] | None = None
+            ) -> tuple[Backend, dict[str, float]]:
     """Validate the spec and the models, start the local server if needed."""
     validate(spec)
     configs = {name: resolve(name) for name in model_names(spec)}
-    backend = build_backend(configs)
+    backend = build_backend(configs, clocks)
     return backend, params_of(configs)
 
 
@@ -66,7 +88,7 @@ def sweep_backend(sweep: Any) -> tuple[Backend, dict[str, float]]:
 async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
                                store: Any = None, sinks: Sequence[Sink] = (),
                                progress: bool = False, backend: Backend | None = None,
-                               ) -> RunResult:
+                               clocks: dict[str, float] | None = None) -> RunResult:
     """Run ``spec`` and record every event into the store (opened from ``db`` if needed)."""
     from workbench.store.recorder import Recorder
     from workbench.store.store import Store
@@ -76,7 +98,7 @@ async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
     try:
         params: dict[str, float] = {}
         if backend is None:
-            backend, params = prepare(spec)
+            backend, params = prepare(spec, clocks)
         all_sinks: list[Sink] = [Recorder(store), *sinks]
         if progress:
             from workbench.sinks import ConsoleProgress

@@ -14,6 +14,10 @@ Example::
 
     [local]
     gguf = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+    [run]                        # clocks for every model (a [models.X] entry may set its own)
+    stall_timeout = 90           # seconds of silence mid-stream before a path is given up
+    deadline = 900               # seconds per generation, all retries included
 """
 
 from __future__ import annotations
@@ -54,3 +58,30 @@ def load_config() -> dict[str, Any]:
 
 def default_db() -> str:
     return os.environ.get("WORKBENCH_DB", "traces.duckdb")
+
+
+CLOCKS: dict[str, str] = {"stall_timeout": "stall_timeout_s", "deadline": "deadline_s"}
+"""Clock keys allowed in ``[run]`` and ``[models.X]`` -> the RetryPolicy field they set."""
+
+
+def clocks_for(model: str, overrides: dict[str, float] | None = None,
+               cfg: dict[str, Any] | None = None) -> dict[str, float]:
+    """RetryPolicy fields for ``model``: ``[run]``, then ``[models.<model>]``, then
+    ``overrides`` (command-line flags) win; keys absent everywhere keep the model's default."""
+    data = load_config() if cfg is None else cfg
+    where = data.get("_path", "workbench.toml")
+    out: dict[str, float] = {}
+    for table, entry in (("[run]", data.get("run", {})),
+                         (f"[models.{model}]", data.get("models", {}).get(model, {}))):
+        for key, field in CLOCKS.items():
+            if key in entry:
+                out[field] = _seconds(entry[key], f"{where} {table} {key}")
+    for field, value in (overrides or {}).items():
+        out[field] = _seconds(value, f"--{field[:-2].replace('_', '-')}")
+    return out
+
+
+def _seconds(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise WorkbenchError(f"{what} must be a positive number of seconds (got {value!r}).")
+    return float(value)
