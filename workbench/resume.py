@@ -45,7 +45,7 @@ def plan(store: Any, run_id: str, task: Any = None
 
     ``task``: the task object, if the caller holds one by the stored name (the Explorer)."""
     from workbench.runner import select_problems
-    from workbench.store.liveness import Owner, alive
+    from workbench.store.liveness import alive
     from workbench.tasks import get_task
 
     runs = store.runs(run_id)
@@ -57,7 +57,7 @@ def plan(store: Any, run_id: str, task: Any = None
         owner = _owner(store, run_id)
         if alive(owner) is not False:
             raise WorkbenchError(
-                f"run {run_id!r} is still running ({Owner(*owner).describe()}); wait for it "
+                f"run {run_id!r} is still running ({owner.describe()}); wait for it "
                 "or stop it, then resume.")
     spec = spec_of(run)
     if task is None or str(task.name) != spec.task:

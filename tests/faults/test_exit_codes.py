@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.fake_openai import Fault, FakeOpenAI
+from fakes.fake_openai import FakeOpenAI, Fault
 from typer.testing import CliRunner
 
 from workbench.cli.main import app
