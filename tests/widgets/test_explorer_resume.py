@@ -20,3 +20,17 @@ async def test_resume_from_the_explorer(toy_task, scripted, store) -> None:
     assert backend.call_count == 2
     assert sorted(store.samples(run_id)["item_index"].to_list()) == [0, 1, 2, 3]
     assert ex.state.run_id == run_id and ex.state.summary()["done"] == 2
+
+
+def test_progress_view_shows_partial_and_failed_runs() -> None:
+    from widgets.progress import ProgressView
+    from widgets.state import RunState
+    from workbench.events import RunFinished, RunStarted
+
+    for status, style, icon in (("partial", "warning", "◐"), ("failed", "danger", "✗")):
+        st = RunState()
+        st.apply(RunStarted(run_id="r", technique="cot", model="m", task="t", n_items=2))
+        st.apply(RunFinished(run_id="r", status=status))
+        view = ProgressView(on_stop=lambda: None)
+        view.update(st)
+        assert view.bar.bar_style == style and f"{icon} {status}" in view.label.value
