@@ -170,6 +170,8 @@ def test_runs_lists_status_counts_and_accuracy(cli: Any, fake: FakeOpenAI,
     assert not (tmp_path / "none.duckdb").exists()
     nosuch = cli("run", "--resume", "nosuch")
     assert nosuch.code == 2 and "workbench runs" in nosuch.text
+    mixed = cli("run", "--resume", rows[0]["run_id"], "--model", "fake", "--limit", "9")
+    assert mixed.code == 2 and "drop --model, --limit" in mixed.text, mixed.text
 
 
 STALL = Fault("stall_mid", after_chunks=2, stall_s=30.0)

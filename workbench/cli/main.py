@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from workbench.backends.base import WorkbenchError
-from workbench.cli.outcome import clock_flags, finish, resume_cli
+from workbench.cli.outcome import check_resume_flags, clock_flags, finish, resume_cli
 from workbench.config import default_db
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -44,6 +44,7 @@ def guarded(fn: Any) -> Any:
 @app.command("run")
 @guarded
 def run_cmd(
+    ctx: typer.Context,
     task: Annotated[str, typer.Option(help="arithmetic, gsm8k, math500, humaneval, or a "
                                            ".jsonl/.csv file")] = "arithmetic",
     technique: Annotated[str, typer.Option(help="direct, cot, sc, adaptive-sc, refine, "
@@ -83,6 +84,7 @@ def run_cmd(
 
     clocks = clock_flags(stall_timeout, deadline)
     if resume is not None:
+        check_resume_flags(ctx)
         results = [resume_cli(resume, db or default_db(), not quiet, clocks)]
     else:
         spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,

@@ -22,6 +22,23 @@ def clock_flags(stall_timeout: float | None, deadline: float | None) -> dict[str
     return flags
 
 
+RESUMABLE_FLAGS = ("db", "quiet", "resume", "stall_timeout", "deadline", "spool")
+"""Options that may go with ``--resume``; the others define a run, and it has its own."""
+
+
+def check_resume_flags(ctx: typer.Context) -> None:
+    """``--resume`` takes the stored run's settings: a run-defining option is an error
+    rather than silently ignored."""
+    given = [f"--{name.replace('_', '-')}" for name in ctx.params
+             if name not in RESUMABLE_FLAGS  # by name: typer may bring its own click enum
+             and getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+    if given:
+        typer.secho(f"error: --resume runs the stored run with its own settings; drop "
+                    f"{', '.join(given)} (or start a new run without --resume).",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+
+
 def resume_cli(run_id: str, db: str, progress: bool, clocks: dict[str, float]) -> Any:
     """``workbench run --resume``: the missing items of ``run_id``, then its summary."""
     from workbench.resume import resume_run_async
