@@ -47,6 +47,26 @@ def _digest(name: str) -> str:
 @pytest.mark.parametrize("name", NAMES)
 def test_old_file_migrates_with_every_row_and_event_unchanged(name: str,
                                                               tmp_path: Path) -> None:
+    _upgrade_and_compare(name, tmp_path)
+
+
+def _m_later(con: duckdb.DuckDBPyConnection) -> None:
+    """What a colleague's later migration may look like: new columns and a new table."""
+    con.execute("ALTER TABLE paths ADD COLUMN extraction_rule VARCHAR")
+    con.execute("ALTER TABLE samples ADD COLUMN grade_override BOOLEAN")
+    con.execute("CREATE TABLE search_steps (run_id VARCHAR, step INTEGER)")
+
+
+def test_the_comparison_survives_later_migrations(tmp_path: Path) -> None:
+    """Migrations 4 and 5 will add columns and tables: old rows must still compare."""
+    MIGRATIONS.append(_m_later)
+    try:
+        _upgrade_and_compare("release-0.1.0", tmp_path)
+    finally:
+        MIGRATIONS.remove(_m_later)
+
+
+def _upgrade_and_compare(name: str, tmp_path: Path) -> None:
     before = _digest(name)
     golden = read_golden(FIXTURES / f"{name}.golden.json.gz")
     db = _copy(name, tmp_path)
@@ -133,3 +153,17 @@ def test_newer_file_gives_a_clear_message(tmp_path: Path) -> None:
     finally:
         con.close()
     assert db.stat().st_size == size
+
+
+def _m_rewrites(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("UPDATE samples SET answer = 'x' WHERE item_index = 2")
+
+
+def test_a_migration_that_rewrites_old_rows_is_caught(tmp_path: Path) -> None:
+    """The comparison can fail: a migration touching old data does not slip through."""
+    MIGRATIONS.append(_m_rewrites)
+    try:
+        with pytest.raises(AssertionError, match="samples row"):
+            _upgrade_and_compare("release-0.1.0", tmp_path)
+    finally:
+        MIGRATIONS.remove(_m_rewrites)
