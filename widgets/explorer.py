@@ -261,6 +261,28 @@ class Explorer(W.VBox):
                                  "<code>{}</code> (no model call)</span>", run_id)
         return events
 
+    def resume(self, run_id: str) -> asyncio.Task[RunResult | None]:
+        """Run only the missing items of stored run ``run_id`` (killed, cancelled or
+        stopped by a fatal error) into the live view and the store; returns the task."""
+        if self.store is None:
+            raise WorkbenchError("This Explorer has no store; create it with db=PATH to "
+                                 "resume stored runs.")
+        from workbench.resume import resume_run_async
+
+        previous = self._task
+        self.cancel()
+
+        async def go() -> RunResult | None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            return await resume_run_async(run_id, store=self.store, backend=self.backend,
+                                          sinks=[self.live.sink], task=self.task,
+                                          recorder=self.recorder)
+
+        self._task = running_loop().create_task(go())
+        self._task.add_done_callback(self._on_done)
+        return self._task
+
     def refresh_stored(self) -> None:
         """Redraw the parts that read the store: stored runs in the scaling view and the
         trace browser's runs table."""

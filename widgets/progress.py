@@ -10,7 +10,10 @@ import ipywidgets as W
 from widgets.state import RunState
 from workbench.htmltext import Markup, escape, html
 
-STATUS_ICONS = {"running": "⏳", "ok": "✓", "cancelled": "■", "error": "⚠", "idle": ""}
+STATUS_ICONS = {"running": "⏳", "ok": "✓", "partial": "◐", "failed": "✗", "cancelled": "■",
+                "error": "⚠", "interrupted": "■", "idle": ""}
+BAR_STYLES = {"ok": "success", "partial": "warning", "failed": "danger", "error": "danger",
+              "cancelled": "warning"}
 
 
 def progress_text(state: RunState, now: float | None = None) -> Markup:
@@ -51,8 +54,7 @@ class ProgressView(W.VBox):
         p = state.progress
         self.bar.max = max(1, p.total)
         self.bar.value = min(p.done, self.bar.max)
-        self.bar.bar_style = {"ok": "success", "error": "danger", "cancelled": "warning"}.get(
-            state.status, "info")
+        self.bar.bar_style = BAR_STYLES.get(state.status, "info")
         self.label.value = progress_text(state)
         self.stop_button.disabled = state.status != "running"
 

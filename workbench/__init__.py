@@ -25,6 +25,8 @@ _LAZY = {
     "run_experiment": "workbench.api",
     "run_experiment_async": "workbench.api",
     "run_sweep_async": "workbench.api",
+    "resume_run": "workbench.resume",
+    "resume_run_async": "workbench.resume",
     "Prompts": "workbench.prompts",
     "WorkbenchError": "workbench.errors",
     "ScriptedBackend": "workbench.backends.scripted",

@@ -32,14 +32,35 @@ def model_names(spec: RunSpec) -> list[str]:
     return names
 
 
-def build_backend(configs: dict[str, ModelConfig]) -> Backend:
-    """The litellm backend for these models (the only place a real backend is built)."""
+def build_backend(configs: dict[str, ModelConfig],
+                  clocks: dict[str, float] | None = None) -> Backend:
+    """The litellm backend for these models (the only place a real backend is built).
+
+    ``clocks`` (``stall_timeout_s`` / ``deadline_s``, from the command line) and the
+    clocks of ``workbench.toml`` (see :func:`workbench.config.clocks_for`) set each
+    model's retry policy."""
     from workbench.backends.litellm_adapter import LiteLLMBackend
 
+    configs = {name: with_clocks(name, c, clocks) for name, c in configs.items()}
     backend = LiteLLMBackend(dict(configs))
     for name in configs:
         backend.check_model(name)  # unknown provider / missing key: fail before any call
     return backend
+
+
+def with_clocks(name: str, cfg: ModelConfig, clocks: dict[str, float] | None
+                ) -> ModelConfig:
+    """``cfg`` with the stall clock / deadline the user configured for ``name``."""
+    from dataclasses import replace
+
+    from workbench.backends.retry import RetryPolicy
+    from workbench.config import clocks_for
+
+    chosen = clocks_for(name, clocks)
+    if not chosen:
+        return cfg
+    policy = replace(cfg.retry or RetryPolicy(), **chosen)  # type: ignore[arg-type]
+    return replace(cfg, retry=policy)
 
 
 def validate(spec: RunSpec) -> Technique:
@@ -53,18 +74,20 @@ def validate(spec: RunSpec) -> Technique:
     return technique
 
 
-def models_backend(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+def models_backend(spec: RunSpec, clocks: dict[str, float] | None = None
+                   ) -> tuple[Backend, dict[str, float]]:
     """The backend for the spec's model (and verifier), checked; starts the local server
     if needed. Builds no technique (see :func:`validate`)."""
     configs = {name: resolve(name) for name in model_names(spec)}
-    backend = build_backend(configs)
+    backend = build_backend(configs, clocks)
     return backend, params_of(configs)
 
 
-def prepare(spec: RunSpec) -> tuple[Backend, dict[str, float]]:
+def prepare(spec: RunSpec, clocks: dict[str, float] | None = None
+            ) -> tuple[Backend, dict[str, float]]:
     """Validate the spec and the models, start the local server if needed."""
     validate(spec)
-    return models_backend(spec)
+    return models_backend(spec, clocks)
 
 
 def params_of(configs: dict[str, ModelConfig]) -> dict[str, float]:
@@ -81,7 +104,8 @@ def sweep_backend(sweep: SweepSpec) -> tuple[Backend, dict[str, float]]:
 async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
                                store: Store | None = None, sinks: Sequence[Sink] = (),
                                progress: bool = False, backend: Backend | None = None,
-                               technique: Technique | None = None) -> RunResult:
+                               technique: Technique | None = None,
+                               clocks: dict[str, float] | None = None) -> RunResult:
     """Run ``spec`` and record every event into the store (opened from ``db`` if needed).
 
     ``technique`` is the one :func:`validate` built (built here when not given)."""
@@ -94,7 +118,7 @@ async def run_experiment_async(spec: RunSpec, *, db: str | Path | None = None,
         params: dict[str, float] = {}
         technique = technique or validate(spec)
         if backend is None:
-            backend, params = models_backend(spec)
+            backend, params = models_backend(spec, clocks)
         all_sinks: list[Sink] = [Recorder(store), *sinks]
         if progress:
             from workbench.sinks import ConsoleProgress

@@ -33,6 +33,10 @@ Example::
 
     [local]
     gguf = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+    [run]                        # clocks for every model (a [models.X] entry may set its own)
+    stall_timeout = 90           # seconds of silence mid-stream before a path is given up
+    deadline = 900               # seconds per generation, all retries included
 """
 
 from __future__ import annotations
@@ -216,3 +220,29 @@ def _unwrap(annotation: Any) -> Any:
 
 def default_db() -> str:
     return os.environ.get("WORKBENCH_DB", "traces.duckdb")
+
+
+CLOCKS: dict[str, str] = {"stall_timeout": "stall_timeout_s", "deadline": "deadline_s"}
+"""Clock keys allowed in ``[run]`` and ``[models.X]`` -> the RetryPolicy field they set."""
+
+
+def clocks_for(model: str, overrides: dict[str, float] | None = None,
+               cfg: Config | None = None) -> dict[str, float]:
+    """RetryPolicy fields for ``model``: ``[run]``, then ``[models.<model>]``, then
+    ``overrides`` (command-line flags) win; keys absent everywhere keep the model's default.
+    File values were validated (positive numbers) when the files were read."""
+    data = load_config() if cfg is None else cfg
+    out: dict[str, float] = {}
+    for entry in (data.run, data.models.get(model, {})):
+        for key, name in CLOCKS.items():
+            if entry.get(key) is not None:
+                out[name] = float(entry[key])
+    for name, value in (overrides or {}).items():
+        out[name] = _seconds(value, f"--{name[:-2].replace('_', '-')}")
+    return out
+
+
+def _seconds(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{what} must be a positive number of seconds (got {value!r}).")
+    return float(value)

@@ -28,14 +28,13 @@ class DeploymentEntry(_Table):
     weight: int | None = None
 
 
-POOL_ONLY = ("deployments", "allowed_fails", "cooldown_s", "routing")
+POOL_ONLY = ("deployments", "allowed_fails", "cooldown_s", "routing", "affinity")
 SINGLE_ONLY = ("api_base", "api_key_env", "transport")
 
 
 class ModelEntry(_Table):
     """``[models.<name>]``: a short name for one litellm model, or (``router = true``) a
-    pool of deployments. Per-model run settings (e.g. ``stall_timeout_s``,
-    ``deadline_s``) are declared here, next to ``concurrency``."""
+    pool of deployments. ``stall_timeout`` / ``deadline`` override ``[run]`` for this model."""
 
     model: str | None = None
     api_base: str | None = None
@@ -49,6 +48,9 @@ class ModelEntry(_Table):
     allowed_fails: int | None = None
     cooldown_s: float | None = None
     routing: str | None = None
+    affinity: Literal["prefix"] | None = None
+    stall_timeout: float | None = Field(default=None, gt=0)  # seconds; beats [run]
+    deadline: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ModelEntry:
@@ -77,8 +79,11 @@ class LocalTable(BaseModel):
 
 
 class RunTable(_Table):
-    """``[run]``: defaults for every run (run-wide settings such as ``stall_timeout_s`` and
-    ``deadline_s`` are declared here)."""
+    """``[run]``: defaults for every run: the per-generation clocks (seconds of silence
+    mid-stream before a path is given up; seconds per generation, retries included)."""
+
+    stall_timeout: float | None = Field(default=None, gt=0)
+    deadline: float | None = Field(default=None, gt=0)
 
 
 class FileSchema(_Table):

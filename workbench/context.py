@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from workbench.backends.base import Backend, GenRequest, GenResult
 from workbench.backends.cache import request_key
+from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
 from workbench.prompts import CODE_REASONING, DEFAULT_REASONING, Prompts
 from workbench.tasks.base import Problem, Task
@@ -147,6 +148,10 @@ class Ctx:
             for i, pid in enumerate(ids):
                 self._finish_cancelled(pid, "".join(partial[i]), t0)
             raise
+        except WorkbenchError as exc:  # a bad key, unknown model...: the path keeps why
+            for i, pid in enumerate(ids):
+                self._finish_cancelled(pid, "".join(partial[i]), t0, error=str(exc))
+            raise
         by_index = {r.index: r for r in results}
         paths = []
         for i, pid in enumerate(ids):
@@ -204,11 +209,14 @@ class Ctx:
                     tokens_reasoning=r.tokens_reasoning, error=r.error,
                     logprob_mean=r.logprob_mean, score=score)
 
-    def _finish_cancelled(self, pid: str, text: str, t0: float) -> None:
+    def _finish_cancelled(self, pid: str, text: str, t0: float, error: str | None = None
+                          ) -> None:
+        """End a path that got no result: cancelled, or refused with ``error``."""
         self.emit(PathFinished(run_id=self.settings.run_id, sample_id=self.sample_id,
-                               path_id=pid, text=text, finish_reason="cancelled",
+                               path_id=pid, text=text,
+                               finish_reason="cancelled" if error is None else "error",
                                latency_ms=(time.perf_counter() - t0) * 1000,
-                               error="cancelled"))
+                               error=error or "cancelled"))
 
     def base_messages(self, user: str) -> list[dict[str, str]]:
         """System prompt (if any) plus one user turn."""

@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
+from workbench import runstatus
 from workbench.backends.base import Backend
+from workbench.backends.fatal import FatalModelError
 from workbench.context import Ctx, RunSettings
 from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
@@ -94,6 +96,12 @@ class RunResult:
     cost_usd: float = 0.0
     wall_ms: float = 0.0
     error: str | None = None
+    n_not_run: int = 0
+    """Items never sent because a fatal error stopped the run (resume sends them)."""
+    fatal: str | None = None
+    """The fatal error (bad key, no access, unknown model) that stopped the run, if any."""
+    error_counts: dict[str, int] = field(default_factory=dict)
+    """First text of each distinct sample error (see :func:`runstatus.signature`) -> count."""
 
     @property
     def accuracy(self) -> float:
@@ -141,6 +149,7 @@ class _Tally:
     def __init__(self, result: RunResult) -> None:
         self.result = result
         self.pending_errors: dict[str, list[str]] = {}
+        self._first: dict[str, str] = {}  # error signature -> its first text
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PathFinished) and event.error:
@@ -150,6 +159,9 @@ class _Tally:
             r.n_samples += 1
             r.n_correct += int(event.correct)
             r.n_errors += int(event.error is not None)
+            if event.error is not None:
+                first = self._first.setdefault(runstatus.signature(event.error), event.error)
+                r.error_counts[first] = r.error_counts.get(first, 0) + 1
             r.tokens_out += event.tokens_out
             r.cost_usd += event.cost_usd
 
@@ -158,13 +170,16 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
               task: Task | None = None, technique: Technique | None = None,
               params_count: dict[str, float] | None = None,
               run_id: str | None = None, resumed: bool = False,
-              only: Collection[int] | None = None) -> RunResult:
+              only: Collection[int] | None = None,
+              prior: tuple[int, int] = (0, 0)) -> RunResult:
     """Run ``spec`` against ``backend``; every event goes to every sink, in order.
 
-    ``run_id`` with ``resumed=True`` continues an existing run (a sweep resuming after a
-    crash): only ``spec.items`` are run and the run's row is not written again. ``only``
-    runs just those item indices of the run ``spec`` describes (one shard of a sweep): the
-    run is recorded as the whole spec, so every shard writes the same run row.
+    ``run_id`` with ``resumed=True`` continues an existing run (a sweep or ``--resume``
+    after a crash): only ``spec.items`` are run and the run's row is not written again;
+    ``prior`` is (samples, failed samples) already stored, so the final status
+    (``ok`` / ``partial`` / ``failed``, see :mod:`workbench.runstatus`) covers the whole run.
+    ``only`` runs just those item indices of the run ``spec`` describes (one shard of a
+    sweep): the run is recorded as the whole spec, so every shard writes the same run row.
     """
     check_spec(spec)
     if task is None:
@@ -203,7 +218,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     t0 = time.perf_counter()
     try:
         await _run_items(problems, spec, settings, backend, emit, task, technique, tally)
-        result.status = "ok"
+        _conclude(result, prior)
     except asyncio.CancelledError:
         result.status = "cancelled"
         raise
@@ -218,13 +233,27 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     return result
 
 
+def _conclude(result: RunResult, prior: tuple[int, int]) -> None:
+    """Final status and its explanation (the first distinct errors with counts)."""
+    samples, failed = prior[0] + result.n_samples, prior[1] + result.n_errors
+    result.status = runstatus.final_status(samples, failed, result.fatal is not None)
+    if result.status != runstatus.OK:
+        result.error = runstatus.describe(result)
+        if result.fatal is not None:
+            result.error = f"{result.fatal} ({result.error})"
+
+
 async def _run_items(problems: Iterable[Problem], spec: RunSpec, settings: RunSettings,
                      backend: Backend, emit: Sink, task: Task, technique: Technique,
                      tally: _Tally) -> None:
     limit = asyncio.Semaphore(spec.concurrency or max(1, 16 // spec.samples_per_item()))
+    result = tally.result
 
     async def one(problem: Problem) -> None:
         async with limit:
+            if result.fatal is not None:  # a bad key or unknown model: send nothing more
+                result.n_not_run += 1
+                return
             await run_item(problem, settings, backend, emit, task, technique, tally)
 
     async with asyncio.TaskGroup() as group:
@@ -243,6 +272,10 @@ async def run_item(problem: Problem, settings: RunSettings, backend: Backend, em
     try:
         outcome = await technique(ctx, 0)
         answer = outcome.answer
+    except FatalModelError as exc:
+        error = str(exc)
+        if tally.result.fatal is None:
+            tally.result.fatal = error
     except WorkbenchError as exc:
         error = str(exc)
     except Exception as exc:

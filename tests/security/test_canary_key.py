@@ -127,7 +127,7 @@ def test_canary_key_stays_out_of_cli_output(canary_env: None, warm_security: Non
                                           str(tmp_path / "c.duckdb")],
                                     env={"WORKBENCH_CONFIG": str(config), "COLUMNS": "200"})
     assert server.auth_headers and server.auth_headers[0] == f"Bearer {CANARY}"
-    assert result.exit_code == 0, result.output  # recorded as failed samples, not a crash
+    assert result.exit_code == 5, result.output  # fatal: the bad key stops the run, no crash
     assert "failed" in result.output
     assert not leaks(result.output) and not leaks(result.stderr)
     assert not leaks((tmp_path / "c.duckdb").read_bytes())

@@ -30,7 +30,7 @@ def test_migrate_twice_is_idempotent() -> None:
 
 def test_reopening_a_file_does_not_reapply(db_path: Path) -> None:
     with Store.open(db_path) as store:
-        store.con.execute("INSERT INTO run_status VALUES ('r', 'running', now(), NULL, NULL)")
+        store.con.execute("INSERT INTO run_status (run_id, status, \"at\") VALUES ('r', 'ok', now())")
     with Store.open(db_path) as store:
         assert store.counts()["run_status"] == 1
         n = store.query("SELECT count(*) AS n FROM _migrations")["n"][0]

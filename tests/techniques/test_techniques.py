@@ -197,7 +197,7 @@ async def test_provider_error_recorded_with_partial_text(toy_task):
     assert all(p.error == "RateLimit 429" and p.text == "half a thought" for p in paths)
     scored = of(events, SampleScored)
     assert len(scored) == 2 and all("429" in (s.error or "") for s in scored)
-    assert result.status == "ok" and result.n_errors == 2
+    assert result.status == "failed" and result.n_errors == 2  # every sample failed
 
 
 async def test_prompt_override_changes_hash(toy_task):

@@ -47,6 +47,7 @@ from typing import Any
 from workbench.backends import router as pool
 from workbench.backends.affinity import AffinityPool, affinity_pool
 from workbench.backends.base import DeltaCallback, GenRequest, GenResult
+from workbench.backends.fatal import FatalModelError, is_fatal
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import HTTPTransport, SSEStream
 from workbench.backends.pricing import Price
@@ -372,7 +373,8 @@ class LiteLLMBackend:
             raise _NoNativeN() from None
         if advice == "unsupported":
             advice = "remove the parameter from the request or the model's params"
-        raise WorkbenchError(f"{cfg.litellm_model!r}: {msg} — {advice}.") from None
+        kind = FatalModelError if is_fatal(exc) else WorkbenchError
+        raise kind(f"{cfg.litellm_model!r}: {msg} — {advice}.") from None
 
     def _error_text(self, exc: BaseException, cfg: ModelConfig, attempts: int) -> str:
         msg = scrub(str(exc), self._secrets(cfg)).strip().replace("\n", " ")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from workbench.cli.outcome import check_resume_flags, clock_flags, finish, resume_cli
 from workbench.config import default_db
 from workbench.errors import WorkbenchError
 from workbench.runner import RunResult, RunSpec
@@ -51,6 +52,7 @@ def guarded(fn: Any) -> Any:
 @app.command("run")
 @guarded
 def run_cmd(
+    ctx: typer.Context,
     task: Annotated[str, typer.Option(help="arithmetic, gsm8k, math500, humaneval, or a "
                                            ".jsonl/.csv file")] = "arithmetic",
     technique: Annotated[str, typer.Option(help=", ".join(names()) + " (see `workbench "
@@ -76,20 +78,36 @@ def run_cmd(
     spool: Annotated[bool, typer.Option(help="if another process holds --db, record into a "
                                              "spool file merged later (else: error)")
                      ] = True,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", metavar="RUN_ID", help="run only the missing items of a stored run "
+        "(killed, cancelled or stopped); its settings come from --db")] = None,
+    stall_timeout: Annotated[float | None, typer.Option(
+        "--stall-timeout", help="seconds of silence mid-stream before a path is given up "
+        "(default 60; workbench.toml [run] / [models.X] stall_timeout)")] = None,
+    deadline: Annotated[float | None, typer.Option(
+        "--deadline", help="seconds per generation, retries included (default 600; "
+        "workbench.toml deadline)")] = None,
 ) -> None:
-    """Run one technique on a task; every trace goes to the DuckDB file."""
-    spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
-                   budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
-                   seed=seed, limit=limit, offset=offset, concurrency=concurrency,
-                   thinking_budget=thinking_budget)
-    results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool)
-    if results[0].n_errors:
-        typer.secho(f"{results[0].n_errors} sample(s) failed; their errors and partial text "
-                    "are in the samples/paths tables.", fg="yellow", err=True)
+    """Run one technique on a task; every trace goes to the DuckDB file.
+
+    Exit codes: 0 ok, 1 internal error, 2 usage or bad input, 3 some samples failed,
+    4 every sample failed, 5 fatal (bad key, no access, unknown model), 130 Ctrl-C."""
+    clocks = clock_flags(stall_timeout, deadline)
+    if resume is not None:
+        check_resume_flags(ctx)
+        results = [resume_cli(resume, db or default_db(), not quiet, clocks)]
+    else:
+        spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
+                       budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
+                       seed=seed, limit=limit, offset=offset, concurrency=concurrency,
+                       thinking_budget=thinking_budget)
+        results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool,
+                            clocks=clocks)
+    finish(results)
 
 
-def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True
-              ) -> list[RunResult]:
+def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True,
+              clocks: dict[str, float] | None = None) -> list[RunResult]:
     """Run specs one after another into ``db`` and print the summary table. If another
     process holds ``db`` (a notebook kernel), the runs go to a spool merged later."""
     from workbench.api import run_experiment_async, validate
@@ -100,7 +118,8 @@ def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True
     built = [validate(spec) for spec in specs]  # every spec checked before any run starts
 
     async def go(store: Store) -> list[RunResult]:
-        return [await run_experiment_async(s, store=store, progress=progress, technique=t)
+        return [await run_experiment_async(s, store=store, progress=progress, technique=t,
+                                           clocks=clocks)
                 for s, t in zip(specs, built, strict=True)]
 
     with Store.open(db, spool_if_locked=spool) as store:
@@ -127,10 +146,11 @@ def demo(db: DbOpt = None,
     base = RunSpec(task="arithmetic", model="local", limit=limit, seed=0, budget=256, n=n)
     specs = [replace(base, technique=t) for t in ("direct", "cot", "sc", "adaptive-sc")]
     path = db or default_db()
-    run_specs(specs, path, progress=True)
+    results = run_specs(specs, path, progress=True)
     typer.echo(f"demo finished in {time.perf_counter() - t0:.0f} s; traces in {path}. "
                f"Try: workbench sql \"select technique, avg(correct::int) from samples join "
                f"runs using (run_id) group by 1\" --db {path}")
+    finish(results)
 
 
 @app.command()
@@ -150,6 +170,35 @@ def sql(query: Annotated[str, typer.Argument(help="one read-only SQL statement")
         sys.stdout.write(df.write_json() + "\n")
     else:
         print_table(df)
+
+
+@app.command("runs")
+@guarded
+def runs_cmd(db: DbOpt = None,
+             last: Annotated[int | None, typer.Option(help="only the N latest runs")] = None,
+             fmt: Annotated[str, typer.Option("--format", help="table, csv or json")
+                            ] = "table") -> None:
+    """Stored runs with status, items done / failed and accuracy (oldest first).
+
+    Opening the file as a writer first marks runs whose process died as interrupted;
+    resume one with `workbench run --resume RUN_ID`."""
+    from pathlib import Path
+
+    from workbench.runstatus import runs_table
+    from workbench.store.store import Store
+    from workbench.summary import print_table
+
+    if fmt not in ("table", "csv", "json"):
+        fail(f"--format must be table, csv or json (got {fmt!r}).")
+    path = db or default_db()
+    with Store.open(path, read_only=not Path(path).exists()) as store:
+        df = runs_table(store, last)
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_json() + "\n")
+    else:
+        print_table(df.with_columns(df["error"].str.slice(0, 70)), title=f"runs in {path}")
 
 
 @app.command()

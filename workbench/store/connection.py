@@ -22,7 +22,7 @@ import polars as pl
 
 from workbench.errors import WorkbenchError
 from workbench.store.errors import translate_open_error
-from workbench.store.migrations import MIGRATIONS, migrate
+from workbench.store.migrations import MIGRATIONS, check_not_newer, migrate
 
 
 class OpenStore(Protocol):
@@ -122,9 +122,7 @@ def check_schema(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> 
     """Migrate (read-write) or verify (read-only) the schema version."""
     version = schema_version(con)
     latest = len(MIGRATIONS)
-    if version is not None and version > latest:
-        raise WorkbenchError(f"{path} has schema version {version}, newer than this workbench "
-                             f"({latest}). Upgrade the workbench package to read it.")
+    check_not_newer(version, path)
     if read_only:
         if version is None:
             raise WorkbenchError(f"{path} is not a workbench trace database (no _migrations "

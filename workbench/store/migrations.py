@@ -132,13 +132,22 @@ def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _m003_run_owner(con: duckdb.DuckDBPyConnection) -> None:
+    # who wrote each status row, so a later writer can tell a live run from a killed one
+    # (workbench.store.liveness); no DEFAULT: DuckDB's WAL replay has bugs with one
+    con.execute("ALTER TABLE run_status ADD COLUMN pid BIGINT")
+    con.execute("ALTER TABLE run_status ADD COLUMN host VARCHAR")
+    con.execute("ALTER TABLE run_status ADD COLUMN proc_started DOUBLE")  # epoch s (psutil)
+
+
 def _m006_served_by(con: duckdb.DuckDBPyConnection) -> None:
     # No DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT (field notes).
     con.execute("ALTER TABLE paths ADD COLUMN served_by VARCHAR")  # deployment of a pool
     con.execute("ALTER TABLE paths ADD COLUMN reasoning VARCHAR")  # provider's thinking text
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m006_served_by]
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
+                               _m006_served_by]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 
@@ -147,6 +156,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER, applied_at TIMESTAMP)")
     row = con.execute("SELECT coalesce(max(version), 0) FROM _migrations").fetchone()
     done = int(row[0]) if row else 0
+    check_not_newer(done)
     for version, fn in enumerate(MIGRATIONS, start=1):
         if version <= done:
             continue
@@ -161,3 +171,24 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     if done < len(MIGRATIONS):
         con.execute("CHECKPOINT")
     return len(MIGRATIONS)
+
+
+def check_not_newer(version: int | None, path: str = "this database") -> None:
+    """Refuse a file written by a newer release: its tables may hold columns and rules this
+    code does not know, so reading or writing it could silently mis-read or corrupt it."""
+    latest = len(MIGRATIONS)
+    if version is None or version <= latest:
+        return
+    from importlib import metadata
+
+    from workbench.errors import WorkbenchError
+
+    try:
+        mine = metadata.version("inference-workbench")
+    except metadata.PackageNotFoundError:
+        mine = "(not installed)"
+    raise WorkbenchError(
+        f"{path} has schema version {version}, newer than this workbench "
+        f"(inference-workbench {mine} knows versions up to {latest}): it was written by a "
+        "newer release. Upgrade the workbench (pip install -U inference-workbench, or pull "
+        "the repository) to open it; nothing in the file was changed.")

@@ -40,6 +40,7 @@ from workbench.events import (
     TokenDelta,
     Voted,
 )
+from workbench.store.liveness import this_process
 from workbench.store.store import Store
 from workbench.store.textcodec import dumps_json, encode_opt, encode_text
 from workbench.store.writer import Batch, Row, Writer
@@ -48,7 +49,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "created_at", "technique", "model", "verifier", "task", "budget_tokens",
              "n_samples", "rounds", "temperature", "seed", "n_items", "params", "prompt_hash",
              "prompts", "versions", "sweep_id"),
-    "run_status": ("run_id", "status", "at", "wall_ms", "error"),
+    "run_status": ("run_id", "status", "at", "wall_ms", "error", "pid", "host", "proc_started"),
     "paths": ("run_id", "sample_id", "path_id", "parent_id", "role", "model", "round", "idx",
               "prompt", "text", "answer", "correct", "finish_reason", "truncated", "tokens_in",
               "tokens_out", "tokens_reasoning", "cost_usd", "flops", "logprob_mean", "score",
@@ -146,7 +147,8 @@ class Recorder:
             self._load_seen(e.run_id, state)
         else:
             batch.rows["runs"].append(_run_row(e))
-        batch.rows["run_status"].append((e.run_id, "running", to_timestamp(e.ts), None, None))
+        batch.rows["run_status"].append((e.run_id, "running", to_timestamp(e.ts), None, None,
+                                         *this_process().cells()))
         self._submit(batch)
         self.flush()
 
@@ -203,7 +205,8 @@ class Recorder:
         state = self._runs.pop(e.run_id, None) or _RunState()
         batch = _leftovers(e.run_id, state, e.status)
         batch.rows["run_status"].append(
-            (e.run_id, e.status, to_timestamp(e.ts), e.wall_ms, encode_opt(e.error)))
+            (e.run_id, e.status, to_timestamp(e.ts), e.wall_ms, encode_opt(e.error),
+             *this_process().cells()))
         self._submit(batch)
         if self._runs:
             self.flush()

@@ -96,6 +96,10 @@ class Store:
         connection.register_open(store._key(), store)
         if target != MEMORY and not read_only:
             spool.ingest_on_open(store, cls.open)
+            if spool.main_path_of(store) is None:  # a spool is new: nothing to check
+                from workbench.store.liveness import mark_on_open
+
+                mark_on_open(store)
         return store
 
     def ingest_spools(self) -> list[spool.Ingested]:

@@ -27,6 +27,13 @@ def _done_items(store: Store, run_id: str) -> set[int]:
     return set(df["item_index"].to_list()) if df.height else set()
 
 
+def _prior(store: Store, run_id: str) -> tuple[int, int]:
+    """(samples, failed samples) a resumed run already has: its final status covers both."""
+    row = store.query("SELECT count(*) AS n, count(error) AS failed FROM samples "
+                      "WHERE run_id = ?", [run_id]).row(0)
+    return int(row[0]), int(row[1])
+
+
 def _run_exists(store: Store, run_id: str) -> bool:
     return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
 
@@ -86,7 +93,8 @@ async def run_sweep(sweep: SweepSpec, store: Store, backend: Backend,
         async with limit:
             results.append(await run(todo, backend, [recorder, *(sinks or [])],
                                      run_id=rid, resumed=resumed, only=only,
-                                     params_count=params_count))
+                                     params_count=params_count,
+                                     prior=_prior(store, rid) if resumed else (0, 0)))
 
     async with asyncio.TaskGroup() as group:
         for spec in sweep.runs:
