@@ -30,7 +30,7 @@ FOLLOW_ON_RE = re.compile(
 _MATH_RE = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
 _DOLLAR_RE = re.compile(r"(?<![\\$])\$(?!\$)")
 _PROSE_RE = re.compile(r"(?:^|\s)[A-Za-z]{3,}(?:\s|[.,;:]\s|$)")
-_SENTENCE_END_RE = re.compile(r"[.!?。](?=\s|$|\*)|\n")
+_SENTENCE_END_RE = re.compile(r"(?<!\\)[.!?。](?=\s|$|\*)|\n")
 
 
 def braced(text: str, open_at: int) -> tuple[str, int] | None:
@@ -99,9 +99,7 @@ def masked(text: str) -> str:
     chars = list(text)
     spans = [(s, e) for _, s, e in math_spans(text)] + [(s, e) for _, s, e in boxes(text)]
     for s, e in spans:
-        for i in range(s, e):
-            if chars[i] != "\n":
-                chars[i] = "M"
+        chars[s:e] = "M" * (e - s)
     return "".join(chars)
 
 
