@@ -132,7 +132,17 @@ def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests]
+def _m004_answer_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Which extraction rule produced each answer, a canonical key so equivalent answers
+    group together in re-aggregation, and the grader version of each run. Columns only
+    (no DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT); old rows read
+    NULL and analysis computes their key at read time."""
+    con.execute("ALTER TABLE paths ADD COLUMN IF NOT EXISTS answer_rule VARCHAR")
+    con.execute("ALTER TABLE paths ADD COLUMN IF NOT EXISTS answer_key VARCHAR")
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS grader_version VARCHAR")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m004_answer_rules]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 
