@@ -71,18 +71,26 @@ def fill_answer_keys(paths: pl.DataFrame, runs: pl.DataFrame | None = None) -> p
     tasks: dict[Any, Any] = {}
     if runs is not None and {"run_id", "task"} <= set(runs.columns):
         tasks = dict(zip(runs["run_id"].to_list(), runs["task"].to_list(), strict=True))
-    parts = []
-    for (run_id,), part in paths.group_by("run_id", maintain_order=True):
+    pending = paths.filter(todo).select("run_id", "answer").unique()
+    simple: list[pl.Expr] = []
+    merged: list[tuple[Any, KeyFn, Same]] = []
+    for (run_id,), part in pending.group_by("run_id"):
         key_fn, same = _task_rules(tasks.get(run_id))
-        if same is not None and "sample_id" in part.columns:
-            parts.append(part.with_columns(_merge_keys(part, key_fn, same)))
+        if same is not None and "sample_id" in paths.columns:
+            merged.append((run_id, key_fn, same))
             continue
-        distinct = part.filter(pl.col("answer_key").is_null())["answer"].drop_nulls().unique()
-        mapping = {a: key_fn(a) for a in distinct.to_list()}
-        parts.append(part.with_columns(pl.coalesce(
-            pl.col("answer_key"),
-            pl.col("answer").replace_strict(mapping, default=None, return_dtype=pl.String))))
-    return pl.concat(parts, how="vertical_relaxed") if parts else paths
+        mapping = {a: key_fn(a) for a in part["answer"].to_list()}
+        simple.append(pl.when(pl.col("run_id") == run_id).then(
+            pl.col("answer").replace_strict(mapping, default=None, return_dtype=pl.String)))
+    if simple:  # one vectorised pass: old rows of tasks whose keys need no merging
+        paths = paths.with_columns(pl.coalesce(pl.col("answer_key"), *simple))
+    for run_id, key_fn, same in merged:  # equivalence wider than a key: merge per item
+        mask = pl.col("run_id") == run_id
+        part = paths.filter(mask)
+        paths = pl.concat([paths.filter(~mask),
+                           part.with_columns(_merge_keys(part, key_fn, same))],
+                          how="vertical_relaxed")
+    return paths
 
 
 def with_vote_key(paths: pl.DataFrame) -> pl.DataFrame:

@@ -104,9 +104,8 @@ class AutoFormat(_Rules):
 
     numeric: bool
 
-    @property  # type: ignore[override]
-    def answer_format(self) -> str:
-        return "numeric" if self.numeric else "latex"
+    def __post_init__(self) -> None:
+        self.answer_format = "numeric" if self.numeric else "latex"
 
     def instruction(self) -> str:
         return NUMERIC_INSTRUCTION if self.numeric else MATH_INSTRUCTION
