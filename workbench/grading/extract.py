@@ -131,13 +131,13 @@ def _latex_clause(clause: str) -> tuple[str | None, str]:
     bare = masked(clause)
     if _OR_RE.search(bare) or any(_OR_RE.search(c) for c, _, _ in spans):
         return None, "ambiguous"
-    parts = [p for p in re.split(r";|,\s+(?=it\b|but\b)|\bbut\b", bare) if p.strip()]
-    if re.search(r"\bnot\b", bare) and parts:
-        keep = [p for p in parts if not re.search(r"\bnot\b", p)]
+    if re.search(r"\bnot\b|n't\b", bare):  # "not $4$; it is $6$", "$\frac12$, not $\frac13$"
+        parts = [m for m in re.finditer(r"[^;,]+", bare.replace(" but ", ";"))
+                 if re.search(r"[\dM]", m.group(0))]
+        keep = [m for m in parts if not re.search(r"\bnot\b|n't\b", m.group(0))]
         if not keep:
             return None, "negated"
-        at = bare.rfind(keep[-1])
-        clause, bare = clause[at:], bare[at:]
+        clause = clause[keep[-1].start() : keep[-1].end()]
         clause = re.sub(r"^\s*(?:it\s+is|it's|rather)\s+", "", clause)
         spans = math_spans(clause)
     if spans:
@@ -182,6 +182,8 @@ def _final_math(segment: str) -> Extraction:
             continue  # "Hope this helps!"
         if not spans:
             return Extraction(None, "none", (start, end))
+        if re.search(r"\d", masked(sentence)[spans[-1][2] :]):
+            return Extraction(None, "none", (start, end))  # "the value of $k$ is 7": no math
         answer, status = _latex_clause(sentence)
         return Extraction(answer, "final_math" if answer else status, (start, end))
     return Extraction(None, "none", None)

@@ -153,6 +153,7 @@ def plain_numbers(text: str) -> str:
     for k, v in _VULGAR.items():  # "7½" -> "7 1/2" (a mixed number, read below)
         text = text.replace(k, " " + v)
     text = text.replace("×", " x ").replace("·", " x ").replace("’", "'")
+    text = re.sub(r"((?:\b(?:is|was|be|equals|of|at|to)|[:=(,]|^)\s*)-\s+(?=\d)", r"\1-", text)
     text = _latex_plain(text)
     text = words_to_digits(text)
     text = re.sub(r"(?<![\d.,'])(\d{1,3})((?:\.\d{3})+),(\d+)(?![\d.,])",

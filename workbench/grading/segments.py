@@ -22,10 +22,10 @@ ANSWER_PHRASE_RE = re.compile(
 """Explicit answer statements: "the answer is", "final answer:", "Answer:", ``####``, 答案."""
 
 FOLLOW_ON_RE = re.compile(
-    r"^[ \t>*#]*(?:\*\*)?(?:question|q|problem|exercise|example|human|user|next\s+question|"
+    r"(?:^|(?<=[.!?。])[ \t]+)[ \t>*#]*(?:\*\*)?(?:question|q|problem|exercise|example|human|user|next\s+question|"
     r"new\s+question|input|instruction|问题|題目|题目)\s*\d*\s*(?:\*\*)?\s*[:：.)]",
     re.IGNORECASE | re.MULTILINE)
-"""A line that opens an invented next question or exemplar."""
+"""A line (or a sentence) that opens an invented next question or exemplar."""
 
 _MATH_RE = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
 _DOLLAR_RE = re.compile(r"(?<![\\$])\$(?!\$)")
