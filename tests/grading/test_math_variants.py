@@ -29,7 +29,6 @@ PHRASINGS = (
 MIN_ACCEPTED = 0.97
 
 
-@pytest.mark.slow
 def test_unboxed_gold_variants_are_accepted(capsys: pytest.CaptureFixture[str]) -> None:
     task = get_task("math500")
     problems = task.load()

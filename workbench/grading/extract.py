@@ -83,7 +83,8 @@ def extract_answer(text: str, answer_format: str) -> Extraction:
 
 
 # ---- LaTeX -------------------------------------------------------------------------
-_NAME_LHS_RE = re.compile(r"^\s*(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Za-z]\([^()]*\)|(?:\\[A-Za-z]+\s*)+)\s*$")
+_NAME_LHS_RE = re.compile(r"^\s*(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Za-z]\([^()]*\)|(?:\\[A-Za-z]+\s*)+"
+                           r"|m?\s*(?:\\[A-Za-z]+\s*)*[A-Z]{1,4})\s*$")
 
 
 def _simple_lhs(lhs: str) -> bool:
@@ -196,6 +197,7 @@ _STRICT_LETTER_RE = re.compile(r"\(([A-F])\)|\b(?:option|choice)\s+\(?([A-F])\b|
 
 
 def _letters(clause: str, strict: bool) -> tuple[str | None, str]:
+    clause = re.split(r"\b(?:since|because|as|due\s+to|whereas)\b", clause, maxsplit=1)[0]
     rx = _STRICT_LETTER_RE if strict else _LETTER_RE
     found = [next(g for g in m.groups() if g).upper() for m in rx.finditer(clause)]
     if not found:

@@ -37,6 +37,8 @@ _RANGE_RE = re.compile(rf"\b(?:between|from)\s+[$€£]?\s*({_N})\s*%?\s*[a-zA-Z
 _AND_PAIR_RE = re.compile(rf"^\s*[$€£]?\s*({_N})\s*[a-zA-Z]*\s*(?:,|\band\b|&|\bto\b)\s*[$€£]?\s*({_N})"
                           rf"\s*[a-zA-Z]*\s*[.!]?\s*$", re.IGNORECASE)
 _COMMA_DECIMAL_RE = re.compile(r"(?<![\d,])\d+,\d{1,2}(?![\d,])")
+_HEDGE_RE = re.compile(r"\b(?:either|(?:could|might|may)\s+(?:also\s+|well\s+)?be|maybe|perhaps|"
+                       r"possibly|alternatively|not\s+sure|unsure)\b", re.IGNORECASE)
 _PAREN_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
@@ -70,7 +72,7 @@ def _ambiguous(plain: str) -> bool:
     pair = _AND_PAIR_RE.match(plain)
     if pair and _distinct(pair.group(1), pair.group(2)):
         return True
-    if re.search(r"\beither\b", plain, re.IGNORECASE):
+    if _HEDGE_RE.search(plain):  # "17, but it could also be 18"
         return len({v for v, _, _ in numbers_in(plain)}) > 1
     return False
 

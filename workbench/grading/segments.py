@@ -29,7 +29,7 @@ FOLLOW_ON_RE = re.compile(
 
 _MATH_RE = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
 _DOLLAR_RE = re.compile(r"(?<![\\$])\$(?!\$)")
-_PROSE_RE = re.compile(r"(?:^|\s)[A-Za-z]{3,}(?:\s|[.,;:]\s|$)")
+_PROSE_RE = re.compile(r"(?:^|\s)[A-Z]?[a-z]{2,}(?:\s|[.,;:]\s|$)")
 _SENTENCE_END_RE = re.compile(r"(?<!\\)[.!?。](?=\s|$|\*)|\n")
 
 
