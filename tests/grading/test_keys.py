@@ -56,3 +56,13 @@ def test_item_keys_are_first_seen_representatives() -> None:
     keys = ItemKeys(lambda a: a.strip(), lambda a, b: a.strip().lower() == b.strip().lower())
     assert [keys.key(a) for a in ["Paris", "paris ", "PARIS", "Rome"]] == [
         "Paris", "Paris", "Paris", "Rome"]
+
+
+def test_hostile_answers_get_a_key_quickly() -> None:
+    import time
+
+    t0 = time.perf_counter()
+    for hostile in (r"(a+b+c+d)^{300}", r"10^{9}!", r"\sum_{k=1}^{10^{12}} k^2",
+                    r"\binom{10^{8}}{5000}", "9" * 900):
+        assert answer_key(hostile, "latex")
+    assert time.perf_counter() - t0 < 10  # unexpanded rather than minutes of sympy

@@ -30,6 +30,7 @@ MAX_KEY_CHARS = 120
 """Longer canonical forms are stored as a hash (same answer, same hash)."""
 
 _MAX_EXPAND_CHARS = 200
+_MAX_EXPONENT = 16
 
 
 def _short(prefix: str, body: str) -> str:
@@ -63,10 +64,24 @@ def _sympy_canonical(expr: Any) -> str:
         floats = expr.atoms(sympy.Float)
         if floats:
             expr = expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
-        expr = expr.doit()
-        if len(str(expr)) <= _MAX_EXPAND_CHARS and isinstance(expr, sympy.Expr):
-            expr = sympy.expand(expr)
+        if _cheap(expr):
+            expr = expr.doit()
+            if len(str(expr)) <= _MAX_EXPAND_CHARS and isinstance(expr, sympy.Expr):
+                expr = sympy.expand(expr)
     return str(expr)
+
+
+def _cheap(expr: Any) -> bool:
+    """Whether evaluating and expanding ``expr`` is safe: model output is untrusted, and
+    ``(a+b+c)^{500}`` or ``10^{9}!`` would run for minutes (the key then stays unexpanded)."""
+    import sympy
+
+    risky = (sympy.Sum, sympy.Product, sympy.Integral, sympy.factorial, sympy.binomial,
+             sympy.gamma)
+    if any(expr.atoms(kind) for kind in risky):
+        return False
+    return all(not (p.exp.is_Number and abs(p.exp) > _MAX_EXPONENT)
+               for p in expr.atoms(sympy.Pow))
 
 
 def latex_key(answer: str) -> str:
