@@ -47,7 +47,7 @@ WHERE run_id = ? AND list_contains(?, item_index) ORDER BY item_index
 """
 PATHS_SQL = """
 SELECT sample_id, path_id, parent_id, role, model, round, idx, text, answer, correct,
-       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error
+       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error, answer_key
 FROM paths WHERE run_id = ? AND list_contains(?, sample_id) AND role IN ('path', 'forced_answer')
 ORDER BY sample_id, idx, started_at
 """
@@ -61,6 +61,7 @@ class Outcome:
     answer: str | None
     correct: bool
     rows: tuple[dict[str, Any], ...]
+    key: str | None = None  # stored canonical key (migration 4): the live vote's grouping
 
 
 def recomputable(spec: RunSpec) -> bool:
@@ -78,7 +79,8 @@ def outcomes(paths: list[dict[str, Any]]) -> list[Outcome]:
         final = f if f is not None else c
         out.append(Outcome(idx=c["idx"], answer=decode_opt(final["answer"]),
                            correct=bool(final["correct"]),
-                           rows=(c, f) if f is not None else (c,)))
+                           rows=(c, f) if f is not None else (c,),
+                           key=decode_opt(final.get("answer_key"))))
     return out
 
 
@@ -91,14 +93,26 @@ def revote(items: Sequence[Outcome], k: int, same: Same) -> tuple[Any, bool, lis
     return result, correct, used
 
 
-def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int) -> float:
-    """Mean over items of the expected SC@k accuracy over every k-subset (maj@k)."""
+def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int,
+                      same: Same | None = None) -> float:
+    """Mean over items of the expected SC@k accuracy over every k-subset (maj@k), answers
+    grouped as the live vote groups them: by stored key, else by ``same`` in idx order."""
     from workbench.analysis import maj_at_k
+    from workbench.grading.keys import item_keys
 
     scores = []
     for outs in items:
-        good = {o.answer for o in outs if o.correct and o.answer is not None}
-        scores.append(maj_at_k([o.answer for o in outs], good, k) if outs else 0.0)
+        keys = [o.key for o in outs]
+        if any(o.answer is not None and o.key is None for o in outs):
+            keys = item_keys([o.answer for o in outs], lambda a: a, same)
+        good: set[str] = set()
+        seen: set[str] = set()
+        for o, key in zip(outs, keys, strict=True):
+            if key is not None and key not in seen:  # a group is graded by its first spelling
+                seen.add(key)
+                if o.correct:
+                    good.add(key)
+        scores.append(maj_at_k(keys, good, k) if outs else 0.0)
     return sum(scores) / len(scores) if scores else 0.0
 
 
@@ -141,7 +155,7 @@ def _events(source: str, spec: RunSpec, task_name: str, samples: pl.DataFrame,
             per_item: list[list[Outcome]], same: Same) -> list[Event]:
     k = spec.n
     rid = f"{source}@k{k}"
-    expected = expected_accuracy(per_item, k)
+    expected = expected_accuracy(per_item, k, same)
     events: list[Event] = [RunStarted(
         run_id=rid, technique="sc", model=spec.model, task=task_name, n_items=samples.height,
         seed=spec.seed, params={"from_run": source, "k": k, "expected_maj_at_k": expected,

@@ -19,6 +19,8 @@ from workbench.backends.base import Backend, GenRequest, GenResult
 from workbench.backends.cache import request_key
 from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
+from workbench.grading.extract import Extraction
+from workbench.grading.keys import ItemKeys
 from workbench.prompts import CODE_REASONING, DEFAULT_REASONING, Prompts
 from workbench.tasks.base import Problem, Task
 
@@ -97,6 +99,9 @@ class Ctx:
         self.sample_id = sample_id
         self.meter = Meter()
         self._counter = 0
+        key_fn = getattr(task, "answer_key", None)
+        self._keys = ItemKeys(key_fn, task.same) if key_fn is not None else None
+        """Answer keys of this item, merged with the task's equivalence as the vote is."""
 
     @property
     def prompts(self) -> Prompts:
@@ -158,9 +163,9 @@ class Ctx:
             r = by_index.get(i) or GenResult(index=i, text="", finish_reason="error",
                                             error="provider returned fewer choices than n")
             finished = r.error is None and r.finish_reason not in ("length", "error")
-            answer, correct = await self._grade(r.text, grade and (finished or answer_if_cut),
-                                                grade)
-            paths.append(self._finish(pid, index + i, role, model, r, answer, correct,
+            found, correct = await self._grade(r.text, grade and (finished or answer_if_cut),
+                                               grade)
+            paths.append(self._finish(pid, index + i, role, model, r, found, correct,
                                       score_parser))
         return paths
 
@@ -176,21 +181,32 @@ class Ctx:
                                   request_key=request_key(req, i)))
         return ids
 
+    def _extract(self, text: str) -> Extraction:
+        """The answer with its rule; tasks without named rules report rule "task"."""
+        full = getattr(self.task, "extract_answer", None)
+        if full is not None:
+            return full(text)  # type: ignore[no-any-return]
+        return Extraction(self.task.extract(text), "task", None)
+
     async def _grade(self, text: str, extract: bool, grade: bool
-                     ) -> tuple[str | None, bool | None]:
+                     ) -> tuple[Extraction | None, bool | None]:
         """Extract and grade off the event loop when grading runs code (it takes 0.1-0.3 s)."""
         if not grade:
             return None, None
-        answer = self.task.extract(text) if extract and text else None
-        if answer is None:
-            return None, False
+        if not extract or not text:
+            return Extraction(None, "none" if extract else "cut", None), False
+        found = self._extract(text)
+        if found.answer is None:
+            return found, False
         if self.task.kind == "code":
-            return answer, await asyncio.to_thread(self.task.grade, self.problem, answer)
-        return answer, self.task.grade(self.problem, answer)
+            return found, await asyncio.to_thread(self.task.grade, self.problem, found.answer)
+        return found, self.task.grade(self.problem, found.answer)
 
     def _finish(self, pid: str, index: int, role: str, model: str, r: GenResult,
-                answer: str | None, correct: bool | None,
+                found: Extraction | None, correct: bool | None,
                 score_parser: Callable[[str], float | None] | None) -> Path:
+        answer = found.answer if found is not None else None
+        key = self._keys.key(answer) if self._keys is not None else None
         flops = 2.0 * self.settings.params_count.get(model, 0.0) * (r.tokens_in + r.tokens_out)
         self.meter.add(r, flops)
         truncated = r.finish_reason == "length"
@@ -201,8 +217,9 @@ class Ctx:
             tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
             cost_usd=r.cost_usd, flops=flops, logprob_mean=r.logprob_mean, ttft_ms=r.ttft_ms,
             latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
-            cached=bool(r.extra.get("cached")), served_by=r.extra.get("served_by"),
-            reasoning=r.reasoning_text))
+            cached=bool(r.extra.get("cached")),
+            answer_rule=found.rule if found is not None else None, answer_key=key,
+            served_by=r.extra.get("served_by"), reasoning=r.reasoning_text))
         return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
                     correct=correct, finish_reason=r.finish_reason, truncated=truncated,
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,

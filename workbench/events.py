@@ -46,6 +46,7 @@ class RunStarted(Event):
     prompt_hash: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     resumed: bool = False  # True when a sweep resumes an existing run_id
+    grader_version: str | None = None  # workbench.grading.extract.GRADER_VERSION
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +98,8 @@ class PathFinished(Event):
     score: float | None = None
     correct: bool | None = None
     cached: bool = False  # reused from an earlier stored path, not generated now
+    answer_rule: str | None = None  # extraction rule that decided (workbench.grading.extract)
+    answer_key: str | None = None  # canonical key: equivalent answers of an item share it
     served_by: str | None = None  # the deployment that answered (model@host:port), if known
     reasoning: str = ""  # the provider's streamed thinking (Anthropic thinking, Gemini thoughts)
 

@@ -24,6 +24,7 @@ from workbench.backends.fatal import FatalModelError
 from workbench.context import Ctx, RunSettings
 from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
+from workbench.grading.extract import GRADER_VERSION
 from workbench.prompts import Prompts
 from workbench.tasks.base import Problem, Task
 from workbench.techniques import Technique, build, find
@@ -214,7 +215,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
     emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
                     task=task.name, params=params, n_items=n_items, seed=spec.seed,
                     verifier=settings.verifier, prompt_hash=prompts.hash(),
-                    versions=versions(), resumed=resumed))
+                    versions=versions(), resumed=resumed, grader_version=GRADER_VERSION))
     t0 = time.perf_counter()
     try:
         await _run_items(problems, spec, settings, backend, emit, task, technique, tally)

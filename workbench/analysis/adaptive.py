@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.special import betainc
 
+from workbench.analysis.answer_keys import VOTE, with_vote_key
 from workbench.analysis.curves import bootstrap_mean_ci
 from workbench.analysis.frames import reasoning_paths, with_correct
 
@@ -84,20 +85,23 @@ def simulate_adaptive(paths: pl.DataFrame, rule: StopRule, *, gold: pl.DataFrame
     """Replay ``rule`` over each run's stored paths; one row per run.
 
     ``permutations`` = 0 walks the stored ``idx`` order; > 0 averages that many random
-    orders per item (seeded). Columns: run_id, n_items, n_max (paths per item), accuracy,
+    orders per item (seeded). Answers are grouped by ``answer_key`` like the live vote
+    (see :func:`workbench.analysis.frames.item_tallies`). Columns: run_id, n_items, n_max (paths per item), accuracy,
     accuracy_lo, accuracy_hi (bootstrap over items), samples_mean, samples_saved_frac,
     accuracy_full (majority vote over all paths, for comparison).
     """
-    p = with_correct(reasoning_paths(paths), gold)
+    p = with_vote_key(with_correct(reasoning_paths(paths), gold))
     rng = np.random.default_rng(seed)
     full_rule: StopRule = lambda c, s, n: False  # noqa: E731 - never stops: vote over all N
     rows = []
     for (run_id,), run in p.group_by("run_id", maintain_order=True):
         acc, used, full, n_max = [], [], [], []
         for (_sid,), item in run.group_by("sample_id", maintain_order=True):
-            answers = item["answer"].to_list()
-            ok = {a: bool(c) for a, c in zip(answers, item["correct"], strict=True)
-                  if a is not None and c}
+            answers = item[VOTE].to_list()  # grouped as the live vote groups them
+            ok: dict[str, bool] = {}
+            for a, c in zip(answers, item["correct"], strict=True):
+                if a is not None:
+                    ok.setdefault(a, bool(c))  # a group is graded by its first spelling
             walks = [_walk([answers[i] for i in order], ok, rule)
                      for order in _item_orders(len(answers), permutations, rng)]
             used.append(float(np.mean([w[0] for w in walks])))

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analysis.answer_keys import VOTE, fill_answer_keys, with_vote_key
 from workbench.errors import WorkbenchError
 
 PATH_COLUMNS = (
@@ -22,6 +23,9 @@ PATH_COLUMNS = (
     "cost_usd", "flops", "latency_ms", "score", "error",
 )
 """Columns of ``paths`` that analysis reads (the prompt and text are left in the store)."""
+
+KEY_COLUMNS = ("answer_rule", "answer_key")
+"""Read too where the file has them (migration 4); older files get keys at read time."""
 
 SAMPLE_COLUMNS = (
     "run_id", "sample_id", "item_id", "item_index", "gold", "answer", "correct", "tokens_in",
@@ -79,10 +83,14 @@ def from_store(store: Any, run_ids: Iterable[str] | None = None) -> Frames:
     """
     ids = None if run_ids is None else list(run_ids)
     where = _run_filter(ids)
+    have = set(_query(store, "SELECT * FROM paths LIMIT 0").columns)
+    cols = [*PATH_COLUMNS, *(c for c in KEY_COLUMNS if c in have)]
+    runs = _query(store, f"SELECT * FROM runs{where}")
     return Frames(
-        runs=_query(store, f"SELECT * FROM runs{where}"),
+        runs=runs,
         samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples{where}"),
-        paths=_query(store, f"SELECT {', '.join(PATH_COLUMNS)} FROM paths{where}"),
+        paths=fill_answer_keys(_query(store, f"SELECT {', '.join(cols)} FROM paths{where}"),
+                               runs),
         votes=_query(store, f"SELECT * FROM votes{where}"),
         rounds=_query(store, f"SELECT * FROM rounds{where}"),
         run_status=_query(store, f"SELECT * FROM run_status{where}"),
@@ -133,13 +141,17 @@ def item_tallies(paths: pl.DataFrame, gold: pl.DataFrame | None = None) -> pl.Da
     """One row per (run_id, sample_id): answer counts, their correctness, abstentions.
 
     Columns: run_id, sample_id, n_paths, n_abstain, n_correct (paths), counts
-    (list[int], one per distinct non-null answer), correct (list[bool], aligned),
-    answers (list[str]). Answers are grouped by exact string equality: normalise before.
+    (list[int], one per distinct answer), correct (list[bool], aligned), answers (list[str],
+    the first-seen spelling of each). Answers are grouped as the live vote groups them: by
+    ``answer_key`` (stored, or filled by :func:`from_store` for older rows), else by exact
+    string (frames built by hand); a group is correct when its first-seen answer is, as
+    the live vote grades its winner's first spelling.
     """
-    p = with_correct(reasoning_paths(paths), gold)
-    per_answer = (p.filter(pl.col("answer").is_not_null())
-                  .group_by("run_id", "sample_id", "answer", maintain_order=True)
-                  .agg(pl.len().alias("n"), pl.col("correct").any().alias("ok")))
+    p = with_vote_key(with_correct(reasoning_paths(paths), gold))
+    per_answer = (p.filter(pl.col(VOTE).is_not_null())
+                  .group_by("run_id", "sample_id", VOTE, maintain_order=True)
+                  .agg(pl.len().alias("n"), pl.col("correct").first().alias("ok"),
+                       pl.col("answer").first()))
     per_item = (p.group_by("run_id", "sample_id", maintain_order=True)
                 .agg(pl.len().alias("n_paths"),
                      pl.col("answer").is_null().sum().alias("n_abstain"),

@@ -140,14 +140,24 @@ def _m003_run_owner(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE run_status ADD COLUMN proc_started DOUBLE")  # epoch s (psutil)
 
 
-def _m006_served_by(con: duckdb.DuckDBPyConnection) -> None:
+def _m004_answer_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Which extraction rule produced each answer, a canonical key so equivalent answers
+    group together in re-aggregation, and the grader version of each run. Columns only
+    (no DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT); old rows read
+    NULL and analysis computes their key at read time."""
+    con.execute("ALTER TABLE paths ADD COLUMN IF NOT EXISTS answer_rule VARCHAR")
+    con.execute("ALTER TABLE paths ADD COLUMN IF NOT EXISTS answer_key VARCHAR")
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS grader_version VARCHAR")
+
+
+def _m005_served_by(con: duckdb.DuckDBPyConnection) -> None:
     # No DEFAULT: DuckDB's WAL replay has bugs after ADD COLUMN ... DEFAULT (field notes).
     con.execute("ALTER TABLE paths ADD COLUMN served_by VARCHAR")  # deployment of a pool
     con.execute("ALTER TABLE paths ADD COLUMN reasoning VARCHAR")  # provider's thinking text
 
 
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
-                               _m006_served_by]
+                               _m004_answer_rules, _m005_served_by]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

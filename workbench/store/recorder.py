@@ -48,13 +48,13 @@ from workbench.store.writer import Batch, Row, Writer
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "created_at", "technique", "model", "verifier", "task", "budget_tokens",
              "n_samples", "rounds", "temperature", "seed", "n_items", "params", "prompt_hash",
-             "prompts", "versions", "sweep_id"),
+             "prompts", "versions", "sweep_id", "grader_version"),
     "run_status": ("run_id", "status", "at", "wall_ms", "error", "pid", "host", "proc_started"),
     "paths": ("run_id", "sample_id", "path_id", "parent_id", "role", "model", "round", "idx",
               "prompt", "text", "answer", "correct", "finish_reason", "truncated", "tokens_in",
               "tokens_out", "tokens_reasoning", "cost_usd", "flops", "logprob_mean", "score",
-              "ttft_ms", "latency_ms", "error", "started_at", "finished_at", "served_by",
-              "reasoning"),
+              "ttft_ms", "latency_ms", "error", "started_at", "finished_at", "answer_rule",
+              "answer_key", "served_by", "reasoning"),
     "votes": ("run_id", "sample_id", "method", "counts", "winner", "tie", "tie_break",
               "n_paths", "stopped_early", "samples_saved", "tokens_saved_est", "created_at"),
     "rounds": ("run_id", "sample_id", "round", "path_id", "critique_path_id", "answer",
@@ -288,7 +288,7 @@ def _run_row(e: RunStarted) -> Row:
             _as_int(p.get("budget_tokens")), _as_int(p.get("n")), _as_int(p.get("rounds")),
             _as_float(p.get("temperature")), e.seed, e.n_items, dumps_json(p), e.prompt_hash,
             dumps_json(p.get("prompts")), dumps_json(e.versions),
-            None if sweep is None else str(sweep))
+            None if sweep is None else str(sweep), e.grader_version)
 
 
 def _path_row(s: PathStarted | None, e: PathFinished) -> Row:
@@ -299,13 +299,14 @@ def _path_row(s: PathStarted | None, e: PathFinished) -> Row:
             encode_opt(e.answer), e.correct, encode_opt(e.finish_reason), e.truncated, e.tokens_in,
             e.tokens_out, e.tokens_reasoning, e.cost_usd, e.flops, e.logprob_mean, e.score,
             e.ttft_ms, e.latency_ms, encode_opt(e.error), started, to_timestamp(e.ts),
+            e.answer_rule, encode_opt(e.answer_key),
             e.served_by, encode_text(e.reasoning) if e.reasoning else None)
 
 
 def _open_path_row(s: PathStarted, text: str, error: str) -> Row:
     return (s.run_id, s.sample_id, s.path_id, s.parent_id, s.role, s.model, s.round, s.index,
             encode_text(s.prompt), encode_text(text), None, None, None, None, 0, 0, 0, 0.0,
-            0.0, None, None, None, None, error, to_timestamp(s.ts), None, None, None)
+            0.0, None, None, None, None, error, to_timestamp(s.ts), None, None, None, None, None)
 
 
 def _sample_row(e: SampleScored) -> Row:

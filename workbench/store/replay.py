@@ -85,7 +85,8 @@ def _run_started(r: dict[str, Any]) -> RunStarted:
                       model=r["model"], task=r["task"], params=loads_json(r["params"]) or {},
                       n_items=r["n_items"] or 0, seed=r["seed"] or 0, verifier=r["verifier"],
                       prompt_hash=r["prompt_hash"] or "",
-                      versions=loads_json(r["versions"]) or {})
+                      versions=loads_json(r["versions"]) or {},
+                      grader_version=r.get("grader_version"))
 
 
 def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq: int
@@ -112,6 +113,7 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             flops=r["flops"] or 0.0, logprob_mean=r["logprob_mean"], ttft_ms=r["ttft_ms"],
             latency_ms=r["latency_ms"] or 0.0, error=decode_opt(r["error"]),
             score=r["score"], correct=r["correct"], cached=bool(cached),
+            answer_rule=r.get("answer_rule"), answer_key=decode_opt(r.get("answer_key")),
             served_by=r.get("served_by"), reasoning=decode_text(r.get("reasoning") or "")),
             seq + 2))
     return out

@@ -18,13 +18,8 @@ from typing import Protocol
 
 from workbench.errors import WorkbenchError
 from workbench.grading.code import DEFAULT_LIMITS, SandboxLimits, SandboxResult, check_humaneval
-from workbench.grading.extract import (
-    extract_code,
-    extract_latex_answer,
-    extract_numeric,
-    normalise_number,
-    numbers_equal,
-)
+from workbench.grading.extract import Extraction, extract_answer, normalise_number, numbers_equal
+from workbench.grading.keys import answer_key
 from workbench.grading.math import math_equal, math_same
 from workbench.tasks.base import Problem
 
@@ -47,14 +42,29 @@ class AnswerFormat(Protocol):
     def same(self, a: str, b: str) -> bool: ...
 
 
-class NumericFormat:
+class _Rules:
+    """Extraction by the named rules of :func:`extract_answer` for ``answer_format``, and
+    the canonical key of an answer (``workbench.grading.keys``)."""
+
+    answer_format: str = "numeric"
+
+    def extract_answer(self, text: str) -> Extraction:
+        return extract_answer(text, self.answer_format)
+
+    def extract(self, text: str) -> str | None:
+        return self.extract_answer(text).answer
+
+    def key(self, answer: str) -> str:
+        return answer_key(answer, self.answer_format) or ""
+
+
+class NumericFormat(_Rules):
     """A single number (GSM8K, arithmetic): "1,000" == "1000" == "1000.0" == "$1000"."""
+
+    answer_format = "numeric"
 
     def instruction(self) -> str:
         return NUMERIC_INSTRUCTION
-
-    def extract(self, text: str) -> str | None:
-        return extract_numeric(text)
 
     def grade(self, problem: Problem, answer: str | None) -> bool:
         return answer is not None and numbers_equal(problem.answer, answer)
@@ -63,14 +73,13 @@ class NumericFormat:
         return numbers_equal(a, b)
 
 
-class MathFormat:
+class MathFormat(_Rules):
     r"""LaTeX answers in ``\boxed{}`` (MATH-500), compared with math-verify."""
+
+    answer_format = "latex"
 
     def instruction(self) -> str:
         return MATH_INSTRUCTION
-
-    def extract(self, text: str) -> str | None:
-        return extract_latex_answer(text)
 
     def grade(self, problem: Problem, answer: str | None) -> bool:
         return answer is not None and math_equal(problem.answer, answer)
@@ -86,7 +95,7 @@ def _plain(text: str) -> str:
 
 
 @dataclass
-class AutoFormat:
+class AutoFormat(_Rules):
     """For user data: numeric when every gold answer is a number, else LaTeX/text.
 
     Text answers match case-insensitively or through math-verify, so "Paris" == "paris"
@@ -95,11 +104,11 @@ class AutoFormat:
 
     numeric: bool
 
+    def __post_init__(self) -> None:
+        self.answer_format = "numeric" if self.numeric else "latex"
+
     def instruction(self) -> str:
         return NUMERIC_INSTRUCTION if self.numeric else MATH_INSTRUCTION
-
-    def extract(self, text: str) -> str | None:
-        return extract_numeric(text) if self.numeric else extract_latex_answer(text)
 
     def grade(self, problem: Problem, answer: str | None) -> bool:
         if answer is None:
@@ -131,7 +140,7 @@ def _code_key(code: str) -> str:
 
 
 @dataclass
-class CodeFormat:
+class CodeFormat(_Rules):
     """HumanEval-style: a function run against unit tests in the sandbox.
 
     Results are cached per (item, code): self-consistency and best-of-N grade the same
@@ -143,11 +152,10 @@ class CodeFormat:
     _cache: OrderedDict[tuple[str, str], SandboxResult] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    answer_format = "code"
+
     def instruction(self) -> str:
         return CODE_INSTRUCTION
-
-    def extract(self, text: str) -> str | None:
-        return extract_code(text)
 
     def run(self, problem: Problem, answer: str) -> SandboxResult:
         """The full sandbox result (reason, stderr tail) for one candidate."""
@@ -214,6 +222,18 @@ class ProblemSetTask:
 
     def extract(self, text: str) -> str | None:
         return self.format.extract(text)
+
+    def extract_answer(self, text: str) -> Extraction:
+        """The answer with the rule that found it (formats without rules: rule "task")."""
+        full = getattr(self.format, "extract_answer", None)
+        if full is not None:
+            return full(text)  # type: ignore[no-any-return]
+        return Extraction(self.format.extract(text), "task", None)
+
+    def answer_key(self, answer: str) -> str:
+        """Canonical key of an extracted answer (see ``workbench.grading.keys``)."""
+        key = getattr(self.format, "key", None)
+        return key(answer) if key is not None else "s:" + answer.strip()
 
     def grade(self, problem: Problem, answer: str | None) -> bool:
         return self.format.grade(problem, answer)
