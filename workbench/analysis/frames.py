@@ -75,16 +75,24 @@ def from_store(store: Any, run_ids: Iterable[str] | None = None) -> Frames:
     """Read runs, samples, paths (without prompt/text), votes, rounds and run status.
 
     ``store`` has ``.query(sql) -> pl.DataFrame`` or is a DuckDB connection. ``run_ids``
-    restricts every table to those runs.
+    restricts every table to those runs. Grades (``answer``, ``correct``) are the
+    effective ones: the latest re-grade, then the latest human override, through the
+    store's graded views (:mod:`workbench.store.grades`); ``grade_source`` says which.
     """
+    from workbench.store.grades import HAS_VIEWS_SQL, graded_sources  # the one grade rule
+
     ids = None if run_ids is None else list(run_ids)
     where = _run_filter(ids)
+    views = int(_query(store, HAS_VIEWS_SQL)["n"][0]) == 2
+    src = graded_sources(views)
+    extra = ", grade_source" if views else ""
     return Frames(
         runs=_query(store, f"SELECT * FROM runs{where}"),
-        samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples{where}"),
-        paths=_query(store, f"SELECT {', '.join(PATH_COLUMNS)} FROM paths{where}"),
+        samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)}{extra} "
+                              f"FROM {src['samples']}{where}"),
+        paths=_query(store, f"SELECT {', '.join(PATH_COLUMNS)}{extra} FROM {src['paths']}{where}"),
         votes=_query(store, f"SELECT * FROM votes{where}"),
-        rounds=_query(store, f"SELECT * FROM rounds{where}"),
+        rounds=_query(store, f"SELECT * FROM {src['rounds']}{where}"),
         run_status=_query(store, f"SELECT * FROM run_status{where}"),
     )
 
