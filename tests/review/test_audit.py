@@ -71,3 +71,15 @@ def test_the_audit_of_every_sample_question_shows_its_gold() -> None:
     paths, samples = _paths(ITEMS[3][2], "19", None)
     a = audit_frame(paths, samples, NumericFormat(), include_all=True)
     assert a["gold"][0] == "7" and a["reasons"][0] == ""  # no reason: listed only with --all
+
+
+def test_a_chain_cut_at_its_budget_is_not_compared() -> None:
+    """The live run left a cut chain's answer to a forced follow-up: no answer was read, so
+    math-verify finding a number in the half-sentence is not a disagreement."""
+    paths, samples = _paths("Step 1: 12 apples. Step 2: 5", None, None)
+    cut = paths.with_columns(finish_reason=pl.lit("length"), error=pl.lit(None, pl.String),
+                             stored_answer=pl.lit(None, pl.String))
+    assert audit_frame(cut, samples, NumericFormat()).height == 0
+    done = cut.with_columns(finish_reason=pl.lit("stop"))
+    a = audit_frame(done, samples, NumericFormat())
+    assert a["reasons"].to_list() == ["extractors_disagree"] and a["second_answer"][0] == "5"

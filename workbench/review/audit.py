@@ -6,12 +6,13 @@ A path is listed when at least one of these holds (``reasons``):
   ask for, e.g. the last number of the text) rather than a box or an answer phrase;
 * ``extractors_disagree``: math-verify's own reading of the raw text (an independent
   second extractor) differs from ours, or only one of the two found an answer
-  (numeric and LaTeX tasks; code has no second extractor);
+  (numeric and LaTeX tasks; code has no second extractor; a chain cut at its budget,
+  whose answer the run left to a forced follow-up, is not compared);
 * ``grade_changed``: the grade differs between grader versions (stored vs re-graded, or
   between two re-grades).
 
 Each row carries the text around the extracted span (``before`` / ``span`` / ``after``,
-and ``context`` with the span in ⟦ ⟧), the effective grade and where it came from
+and ``context`` with the span in ⟦ ⟧; the text's tail when no span was found), the effective grade and where it came from
 (stored / regrade / override), and the ids that ``workbench override`` takes. Model text
 is untrusted: :func:`audit_html` escapes every cell.
 """
@@ -32,6 +33,7 @@ from workbench.review.extraction import (
     locate,
     opinion_text,
     second_opinion,
+    was_extracted,
 )
 
 DEFAULT_CONTEXT = 80
@@ -93,11 +95,12 @@ def audit_frame(paths: pl.DataFrame, samples: pl.DataFrame, fmt: Any | None = No
         rule = _rule(p)
         found = extraction(fmt, text) if fmt is not None and text else None
         span = found.span if found and found.answer == answer else locate(text, answer)
-        parsed = second_opinion(text) if second else ()
+        check = second and was_extracted(p)  # a cut chain's answer was never read
+        parsed = second_opinion(text) if check else ()
         grades = history.get(p["path_id"], set()) | {bool(p["stored_correct"])}
         reasons = [r for r, hit in (
             ("fallback_rule", rule in fb),
-            ("extractors_disagree", second and not agrees(answer, parsed)),
+            ("extractors_disagree", check and not agrees(answer, parsed)),
             ("grade_changed", len(grades) > 1)) if hit]
         if not reasons and not include_all:
             continue
@@ -109,7 +112,8 @@ def audit_frame(paths: pl.DataFrame, samples: pl.DataFrame, fmt: Any | None = No
                      "second_answer": opinion_text(parsed), "stored_correct": p["stored_correct"],
                      "correct": p["correct"], "grade_source": p.get("grade_source", "stored"),
                      "reasons": ", ".join(reasons), "before": before, "span": mid,
-                     "after": after, "context": f"{before}⟦{mid}⟧{after}"})
+                     "after": after,
+                     "context": f"{before}⟦{mid}⟧{after}" if span else before})
     return pl.DataFrame(rows, schema=AUDIT_SCHEMA)
 
 

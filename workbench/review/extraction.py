@@ -37,6 +37,15 @@ class Found:
     span: tuple[int, int] | None
 
 
+def was_extracted(path: dict[str, Any]) -> bool:
+    """Whether the live run read an answer from this stored path (a ``graded_paths`` row):
+    it had one, or it is a forced answer, or it finished normally. A chain cut at its
+    budget whose answer was left to a forced follow-up was never read, and is not now."""
+    if path.get("stored_answer") is not None or path.get("role") == "forced_answer":
+        return True
+    return path.get("error") is None and path.get("finish_reason") not in ("length", "error")
+
+
 def fallback_rules() -> frozenset[str]:
     """Rules that read an answer the prompt did not ask for (empty when unknown)."""
     return frozenset(getattr(_extract, "FALLBACK_RULES", frozenset()))

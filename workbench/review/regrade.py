@@ -32,11 +32,9 @@ from typing import Any
 import polars as pl
 
 from workbench.backends.base import WorkbenchError
-from workbench.review.extraction import answer_key, extraction, grader_version
+from workbench.review.extraction import answer_key, extraction, grader_version, was_extracted
 from workbench.store.grades import new_regrade_id, now_utc, write_regrade
 from workbench.tasks.base import Problem
-
-_EXTRACTED_ROLES = ("forced_answer",)
 
 
 @dataclass(frozen=True)
@@ -79,17 +77,11 @@ def _problem(sample: dict[str, Any]) -> Problem:
                    meta=meta_obj if isinstance(meta_obj, dict) else {})
 
 
-def _was_extracted(path: dict[str, Any]) -> bool:
-    if path["stored_answer"] is not None or path["role"] in _EXTRACTED_ROLES:
-        return True
-    return path["error"] is None and path["finish_reason"] not in ("length", "error")
-
-
 def _grade_paths(fmt: Any, paths: pl.DataFrame, problems: dict[str, Problem]
                  ) -> list[dict[str, Any]]:
     rows = []
     for p in paths.iter_rows(named=True):
-        found = extraction(fmt, p["text"]) if _was_extracted(p) else None
+        found = extraction(fmt, p["text"]) if was_extracted(p) else None
         answer = found.answer if found else None
         problem = problems.get(p["sample_id"])
         ok = bool(answer is not None and problem is not None and fmt.grade(problem, answer))
