@@ -99,3 +99,16 @@ def test_bad_overrides_are_refused_and_nothing_is_written(db: Path, task_path: P
         with pytest.raises(WorkbenchError, match="True or False"):
             override(store, run_id, "q0", 1, "x")  # type: ignore[arg-type]
         assert overrides(store).height == 0
+
+
+def test_the_widgets_read_the_effective_grade(db: Path, task_path: Path) -> None:
+    from widgets.recompute import PATHS_SQL
+    from widgets.scaling import stored_points
+
+    with Store.open(db) as store:
+        run_id = make_run(store, task_path, old_grader=False)
+        assert stored_points(store, str(task_path), None)["accuracy"][0] == 0.75
+        override(store, run_id, "q3", True, "accept 19", "ada")
+        assert stored_points(store, str(task_path), None)["accuracy"][0] == 1.0
+        sids = store.query("SELECT sample_id FROM samples")["sample_id"].to_list()
+        assert store.query(PATHS_SQL, [run_id, sids])["correct"].all()

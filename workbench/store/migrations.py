@@ -133,7 +133,7 @@ def _m002_path_requests(con: duckdb.DuckDBPyConnection) -> None:
 
 
 _GRADED_PATHS = """
-CREATE VIEW graded_paths AS   -- paths with the grade analysis uses: latest regrade, then override
+CREATE OR REPLACE VIEW graded_paths AS   -- paths with the grade analysis uses: latest regrade, then override
 WITH rg AS (
     SELECT run_id, path_id, regrade_id, answer, answer_rule, answer_key, correct, grader_version
     FROM regrades WHERE path_id IS NOT NULL
@@ -162,7 +162,7 @@ FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
 """
 
 _GRADED_SAMPLES = """
-CREATE VIEW graded_samples AS   -- samples with the grade analysis uses (as graded_paths)
+CREATE OR REPLACE VIEW graded_samples AS   -- samples with the grade analysis uses (as graded_paths)
 WITH rg AS (
     SELECT run_id, sample_id, regrade_id, answer, correct, grader_version, method
     FROM regrades WHERE path_id IS NULL
@@ -193,9 +193,13 @@ FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
 
 def _m005_grade_overrides_regrades(con: duckdb.DuckDBPyConnection) -> None:
     """Human grade overrides and model-free re-grading, both append-only, and the two
-    views every analysis reads grades through (see :mod:`workbench.store.grades`)."""
+    views every analysis reads grades through (see :mod:`workbench.store.grades`).
+
+    Idempotent (IF NOT EXISTS / OR REPLACE) so a file that got this migration under
+    another number on a development branch migrates cleanly once numbers are merged. The
+    views take answer_rule / answer_key from a re-grade where ``paths`` has those columns."""
     con.execute("""
-        CREATE TABLE grade_overrides (  -- append-only: a person's verdict on an answer
+        CREATE TABLE IF NOT EXISTS grade_overrides (  -- append-only: a person's verdict on an answer
             override_id VARCHAR,
             run_id VARCHAR,
             sample_id VARCHAR,
@@ -210,7 +214,7 @@ def _m005_grade_overrides_regrades(con: duckdb.DuckDBPyConnection) -> None:
             why VARCHAR
         )""")
     con.execute("""
-        CREATE TABLE regrades (         -- append-only: stored text re-graded, no model call
+        CREATE TABLE IF NOT EXISTS regrades (         -- append-only: stored text re-graded, no model call
             regrade_id VARCHAR,       -- one id per `workbench regrade` invocation
             run_id VARCHAR,
             sample_id VARCHAR,
