@@ -38,7 +38,8 @@ def _truth(p: np.ndarray, k: int) -> float:
 
 def coverage(draw: Draw, n_paths: int, k: int, n_items: int, seed: int = 0
              ) -> dict[str, float]:
-    """Share of REPS simulated item sets whose 95% interval holds the population pass@k."""
+    """Share of REPS simulated item sets whose 95% interval holds the population pass@k
+    (and the mean interval width), for the bootstrap and the bounded Agresti-Coull."""
     rng = np.random.default_rng(seed)
     truth = _truth(draw(rng, 400_000), k)
     table = np.asarray([pass_at_k_curve(n_paths, c)[k - 1] for c in range(n_paths + 1)])
@@ -48,7 +49,9 @@ def coverage(draw: Draw, n_paths: int, k: int, n_items: int, seed: int = 0
     _, blo, bhi = bootstrap_mean_ci(values, b=1000, seed=seed)  # REPS columns in one call
     _, alo, ahi = bounded_mean_ci(values)
     return {"bootstrap": float(np.mean((blo <= truth) & (truth <= bhi))),
-            "agresti-coull": float(np.mean((alo <= truth) & (truth <= ahi)))}
+            "agresti-coull": float(np.mean((alo <= truth) & (truth <= ahi))),
+            "bootstrap_width": float(np.mean(bhi - blo)),
+            "agresti-coull_width": float(np.mean(ahi - alo))}
 
 
 @pytest.mark.parametrize("n_items", [20, 100])
