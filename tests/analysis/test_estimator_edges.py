@@ -107,3 +107,15 @@ def test_alpha_by_task_reports_zero_configurations_instead_of_dropping_them() ->
                             "compute_multiple": X, "accuracy": [0.0, 0.2, 0.25, 0.3, 0.36]})
     row = alpha_by_task(summary).row(0, named=True)
     assert row["configs"] == 4 and row["n_excluded"] == 1 and "zero" in row["warning"]
+
+
+def test_curve_fits_report_a_fit_they_cannot_make_instead_of_failing() -> None:
+    from workbench.analysis import curve_fits
+    from workbench.analysis.curves import RunCurves
+
+    ks = np.arange(1, 5)
+    zeros = RunCurves("r", ["a", "b"], ks, np.zeros((2, 4)), np.zeros((2, 4)))
+    out = curve_fits([zeros], b=50)
+    power = out.filter(pl.col("kind") == "power_law").row(0, named=True)
+    assert power["slope"] is None and "not fitted" in power["warning"]
+    assert out.filter(pl.col("kind") == "log_linear")["slope"][0] == 0.0

@@ -274,7 +274,8 @@ def curve_fits(rcs: Sequence[RunCurves], *, b: int = 1000, seed: int = 0,
                level: float = 0.95) -> pl.DataFrame:
     """Per run, on its replayed curves (x = k paths): power law and log-linear fits of
     maj@k, the coverage law of pass@k, the knee of maj@k and the more-calls-hurt check.
-    Intervals bootstrap over items. Runs with fewer than 3 values of k are skipped."""
+    Intervals bootstrap over items. Runs with fewer than 3 values of k are skipped; a fit
+    that cannot be made (too few non-zero points) gets a row whose ``warning`` says why."""
     rows: list[dict[str, object]] = []
     for rc in rcs:
         if len(rc.ks) < 3:
@@ -284,10 +285,16 @@ def curve_fits(rcs: Sequence[RunCurves], *, b: int = 1000, seed: int = 0,
         hurt = more_calls_hurt(k, rc.maj, b=b, seed=seed, level=level)
         common = {"run_id": rc.run_id, "knee_k": find_knee(k, maj),
                   "more_calls_hurt": hurt.flag, "peak_k": hurt.x_peak}
-        fits = [fit_power_law(k, maj, item_matrix=rc.maj, b=b, seed=seed, level=level),
-                fit_log_linear(k, maj, item_matrix=rc.maj, b=b, seed=seed, level=level)]
+        makers: list[tuple[str, Callable[..., Fit], np.ndarray, np.ndarray]] = [
+            ("power_law", fit_power_law, maj, rc.maj),
+            ("log_linear", fit_log_linear, maj, rc.maj)]
         if int(((cov > 0) & (cov < 0.99)).sum()) >= 2:
-            fits.append(fit_coverage(k, cov, item_matrix=rc.pass_, b=b, seed=seed,
-                                     level=level))
-        rows += [{**common, **f.as_dict()} for f in fits]
+            makers.append(("coverage", fit_coverage, cov, rc.pass_))
+        for kind, fit_fn, y, mat in makers:
+            try:
+                fit = fit_fn(k, y, item_matrix=mat, b=b, seed=seed, level=level)
+                rows.append({**common, **fit.as_dict()})
+            except WorkbenchError as exc:  # e.g. maj@k is 0 at every k: say so, keep going
+                rows.append({**common, "kind": kind, "n_points": len(k),
+                             "warning": f"not fitted: {exc}"})
     return pl.DataFrame(rows) if rows else pl.DataFrame()
