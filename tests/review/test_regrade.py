@@ -89,3 +89,20 @@ def test_a_run_whose_task_file_is_gone_is_regraded_from_its_gold(db: Path,
         report = regrade_run(store, run_id)
         assert report.accuracy_after == 0.75
         assert isinstance(regrades(store, run_id), pl.DataFrame)
+
+
+@pytest.mark.parametrize(("technique", "n"), [
+    ("direct", 1), ("cot", 1), ("sc", 4), ("adaptive-sc", 6), ("refine", 1),
+    ("best-of-n", 3), ("sc-refine", 2)])
+def test_regrading_with_the_live_grader_reproduces_every_stored_grade(
+        db: Path, task_path: Path, technique: str, n: int) -> None:
+    texts = {q: [t, f"Hmm. The answer is {int(g) + 1}.", t] for q, g, t in ITEMS}
+    with Store.open(db) as store:
+        run_id = make_run(store, task_path, technique=technique, n=n, texts=texts,
+                          old_grader=False)
+        report = regrade_run(store, run_id)
+        assert report.paths_answer_changed == report.paths_grade_changed == 0
+        assert report.samples_grade_changed == 0
+        changed = store.query("SELECT count(*) AS n FROM graded_samples WHERE answer IS "
+                              "DISTINCT FROM stored_answer")["n"][0]
+        assert changed == 0 and report.n_paths >= 4

@@ -13,14 +13,15 @@ without an answer, as it was live.
 
 The sample's final answer is re-derived the way the technique derived it:
 
-* ``revote``: the sample has a majority vote: re-vote the re-graded answers of its voting
-  paths (role ``path``; a path's forced answer replaces it, as live) with the task's own
+* ``revote``: the sample has a majority (or adaptive) vote: re-vote the re-graded answers
+  of its voting paths (role ``path``; a path's forced answer replaces it, as live) with the task's own
   equivalence and first-seen tie-break (:func:`workbench.techniques.voting.vote`);
 * ``final-path``: no vote: the final answer came from one path, the latest graded path
   whose stored answer was the sample's answer (or the latest graded path when the sample
   had none); its re-graded answer becomes the sample's;
-* ``answer-only``: weighted votes (logprob, verifier) cannot be replayed exactly, so the
-  stored final answer is kept and only its grade is recomputed.
+* ``answer-only``: weighted votes (logprob, verifier) and votes over refined chains
+  (sc-refine) cannot be replayed exactly, so the stored final answer is kept and only its
+  grade is recomputed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from workbench.backends.base import WorkbenchError
 from workbench.review.extraction import answer_key, extraction, grader_version, was_extracted
 from workbench.store.grades import new_regrade_id, now_utc, write_regrade
 from workbench.tasks.base import Problem
+
+_REVOTABLE = ("majority", "adaptive")
+"""Votes replayed by re-voting; ``_load`` marks a vote over refined chains (sc-refine,
+which has rounds) as not replayable, so its stored answer is re-graded instead."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ def _final_answer(sample: dict[str, Any], mine: list[dict[str, Any]], vote_metho
     """The sample's re-derived final answer and how it was derived (module docstring)."""
     from workbench.techniques.voting import vote
 
-    if vote_method == "majority":
+    if vote_method in _REVOTABLE:
         forced = {r["_parent"]: r for r in mine if r["_role"] == "forced_answer"}
         units = [forced.get(r["path_id"], r) for r in mine if r["_role"] == "path"]
         return vote([u["answer"] for u in units], fmt.same).winner, "revote"
@@ -121,8 +126,10 @@ def _load(store: Any, run_id: str) -> tuple[dict[str, Any], pl.DataFrame, pl.Dat
                           [run_id])
     paths = store.query("SELECT * FROM graded_paths WHERE run_id = ? AND stored_correct IS NOT "
                         "NULL ORDER BY sample_id, started_at, round, idx", [run_id])
-    votes = store.query("SELECT sample_id, any_value(method) AS method FROM votes "
-                        "WHERE run_id = ? GROUP BY sample_id", [run_id])
+    votes = store.query("SELECT v.sample_id, CASE WHEN count(r.sample_id) > 0 THEN 'composed' "
+                        "ELSE any_value(v.method) END AS method FROM votes v LEFT JOIN rounds r "
+                        "ON r.run_id = v.run_id AND r.sample_id = v.sample_id "
+                        "WHERE v.run_id = ? GROUP BY v.sample_id", [run_id])
     return (runs.row(0, named=True), samples, paths,
             dict(zip(votes["sample_id"].to_list(), votes["method"].to_list(), strict=True)))
 
