@@ -38,13 +38,13 @@ SELECT r.run_id, r.created_at, r.technique, r.model, r.task, r.budget_tokens,
        r.n_samples AS n, r.rounds, count(s.sample_id) AS items,
        avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
        sum(s.tokens_out) AS tokens_out, sum(s.cost_usd) AS cost_usd
-FROM runs r LEFT JOIN samples s USING (run_id)
+FROM runs r LEFT JOIN graded_samples s USING (run_id)
 WHERE (? IS NULL OR r.technique = ?) AND (? IS NULL OR r.model = ?)
   AND (? IS NULL OR r.task = ?)
 GROUP BY ALL ORDER BY r.created_at DESC LIMIT 500
 """
 EXAMPLE_SQL = ("SELECT run_id, sample_id, item_index, gold, answer, correct, tokens_out\n"
-               "FROM samples WHERE NOT correct ORDER BY created_at DESC LIMIT 50")
+               "FROM graded_samples WHERE NOT correct ORDER BY created_at DESC LIMIT 50")
 
 
 def cell(value: Any) -> Any:

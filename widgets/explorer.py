@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 DEBOUNCE_S = 0.3
 WRONG_SQL = """
-SELECT DISTINCT s.item_index FROM samples s JOIN runs r USING (run_id)
+SELECT DISTINCT s.item_index FROM graded_samples s JOIN runs r USING (run_id)
 WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
 """
 

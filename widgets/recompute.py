@@ -48,7 +48,7 @@ WHERE run_id = ? AND list_contains(?, item_index) ORDER BY item_index
 PATHS_SQL = """
 SELECT sample_id, path_id, parent_id, role, model, round, idx, text, answer, correct,
        finish_reason, truncated, tokens_in, tokens_out, cost_usd, error, answer_key
-FROM paths WHERE run_id = ? AND list_contains(?, sample_id) AND role IN ('path', 'forced_answer')
+FROM graded_paths WHERE run_id = ? AND list_contains(?, sample_id) AND role IN ('path', 'forced_answer')
 ORDER BY sample_id, idx, started_at
 """
 

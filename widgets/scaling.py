@@ -29,7 +29,7 @@ SELECT r.run_id, any_value(r.technique) AS technique, any_value(r.model) AS mode
        any_value(r.budget_tokens) AS budget_tokens, any_value(r.n_samples) AS n,
        count(*) AS items, avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
        avg(s.tokens_out) AS tokens_per_item, min(r.created_at) AS created_at
-FROM samples s JOIN runs r USING (run_id)
+FROM graded_samples s JOIN runs r USING (run_id)
 WHERE r.task = ? AND (? IS NULL OR r.model = ?)
 GROUP BY r.run_id ORDER BY created_at
 """

@@ -18,7 +18,7 @@ SELECT r.run_id, r.technique, r.model, r.task, r.budget_tokens, r.n_samples AS n
        sum(s.cost_usd) AS cost_usd, avg(s.latency_ms) AS latency_ms_mean,
        quantile_cont(s.latency_ms, 0.95) AS latency_ms_p95,
        count(s.error)::INTEGER AS errors
-FROM samples s JOIN runs r USING (run_id)
+FROM graded_samples s JOIN runs r USING (run_id)  -- effective grades: regrades, overrides
 WHERE list_contains(?, s.run_id)
 GROUP BY ALL ORDER BY min(s.created_at)
 """

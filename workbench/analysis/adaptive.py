@@ -17,8 +17,9 @@ import polars as pl
 from scipy.special import betainc
 
 from workbench.analysis.answer_keys import VOTE, with_vote_key
-from workbench.analysis.curves import bootstrap_mean_ci
+from workbench.analysis.estimators import require_int
 from workbench.analysis.frames import reasoning_paths, with_correct
+from workbench.analysis.intervals import item_mean_ci
 
 StopRule = Callable[[Sequence[int], int, int], bool]
 """(vote counts sorted high to low, paths seen, paths available) -> stop now?"""
@@ -35,6 +36,8 @@ def decided() -> StopRule:
 
 def margin(m: int, min_samples: int = 1) -> StopRule:
     """Stop once the leader is ``m`` votes ahead of the runner-up (after ``min_samples``)."""
+    require_int(m, "m")
+    require_int(min_samples, "min_samples")
     def rule(counts: Sequence[int], seen: int, n_max: int) -> bool:
         if seen < min_samples or not counts:
             return False
@@ -46,6 +49,7 @@ def beta_confidence(threshold: float = 0.95, min_samples: int = 2) -> StopRule:
     """Adaptive-Consistency's Beta rule (Aggarwal et al. 2023): stop once
     P(leader's share > runner-up's) = 1 - I_0.5(a+1, b+1) reaches ``threshold``.
     Same formula as ``workbench.techniques.voting.leader_confidence``."""
+    require_int(min_samples, "min_samples")
     def rule(counts: Sequence[int], seen: int, n_max: int) -> bool:
         if seen < min_samples or not counts:
             return False
@@ -87,9 +91,10 @@ def simulate_adaptive(paths: pl.DataFrame, rule: StopRule, *, gold: pl.DataFrame
     ``permutations`` = 0 walks the stored ``idx`` order; > 0 averages that many random
     orders per item (seeded). Answers are grouped by ``answer_key`` like the live vote
     (see :func:`workbench.analysis.frames.item_tallies`). Columns: run_id, n_items, n_max (paths per item), accuracy,
-    accuracy_lo, accuracy_hi (bootstrap over items), samples_mean, samples_saved_frac,
+    accuracy_lo, accuracy_hi (Agresti-Coull over items), samples_mean, samples_saved_frac,
     accuracy_full (majority vote over all paths, for comparison).
     """
+    require_int(permutations, "permutations")
     p = with_vote_key(with_correct(reasoning_paths(paths), gold))
     rng = np.random.default_rng(seed)
     full_rule: StopRule = lambda c, s, n: False  # noqa: E731 - never stops: vote over all N
@@ -108,7 +113,7 @@ def simulate_adaptive(paths: pl.DataFrame, rule: StopRule, *, gold: pl.DataFrame
             acc.append(float(np.mean([w[1] for w in walks])))
             full.append(_walk(answers, ok, full_rule)[1])
             n_max.append(len(answers))
-        mean, lo, hi = bootstrap_mean_ci(np.asarray(acc), b=b, seed=seed, level=level)
+        mean, lo, hi = item_mean_ci(np.asarray(acc), b=b, seed=seed, level=level)
         rows.append({"run_id": run_id, "n_items": len(acc), "n_max": int(np.max(n_max)),
                      "accuracy": float(mean[0]), "accuracy_lo": float(lo[0]),
                      "accuracy_hi": float(hi[0]), "samples_mean": float(np.mean(used)),

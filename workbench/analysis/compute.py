@@ -17,8 +17,8 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from workbench.analysis.curves import bootstrap_mean_ci
 from workbench.analysis.frames import Frames, reasoning_paths, require
+from workbench.analysis.intervals import item_mean_ci
 
 DEFAULT_FLOPS_PER_JOULE = 2.5e9
 """Assumed effective efficiency: a 2-core x86 laptop/desktop CPU running llama.cpp (AVX2,
@@ -126,7 +126,7 @@ def _accuracy_ci(usage: pl.DataFrame, b: int, seed: int, level: float) -> pl.Dat
     rows = []
     for (run_id,), g in usage.group_by("run_id", maintain_order=True):
         v = g["correct"].cast(pl.Float64).fill_null(0.0).to_numpy()
-        _, lo, hi = bootstrap_mean_ci(v, b=b, seed=seed, level=level)
+        _, lo, hi = item_mean_ci(v, b=b, seed=seed, level=level)
         rows.append({"run_id": run_id, "accuracy_lo": float(lo[0]), "accuracy_hi": float(hi[0])})
     return pl.DataFrame(rows, schema={"run_id": pl.String, "accuracy_lo": pl.Float64,
                                       "accuracy_hi": pl.Float64})
@@ -144,7 +144,10 @@ def _wall(frames: Frames) -> pl.DataFrame:
 def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = None,
                 flops_per_joule: float = DEFAULT_FLOPS_PER_JOULE, b: int = 1000,
                 seed: int = 0, level: float = 0.95) -> pl.DataFrame:
-    """One row per run: configuration, accuracy with bootstrap CI, and compute accounting.
+    """One row per run: configuration, accuracy with CI, and compute accounting.
+
+    The accuracy interval is the Agresti-Coull interval over items
+    (:mod:`workbench.analysis.intervals`), which does not collapse when every item scores 1.
 
     Per-query (item) means: tokens_in, tokens_out, tokens_reasoning, cost_usd, flops,
     energy_j_est (= flops / ``flops_per_joule``), latency_ms_mean / _p50 / _p95. Totals:

@@ -1,9 +1,10 @@
-"""maj@k and pass@k curves from stored paths, per item and averaged with bootstrap CIs.
+"""maj@k and pass@k curves from stored paths, per item and averaged with CIs over items.
 
 One SC@N run with N stored paths answers "what would SC@k score" for every k <= N without
 another model call: each item's curve is an exact expectation over k-subsets of its
 paths (:mod:`workbench.analysis.estimators`), and the run's curve is their mean over items.
-Uncertainty comes from which items were asked, so intervals bootstrap over items.
+Uncertainty comes from which items were asked, so intervals are over items (bounded
+Agresti-Coull by default, see :mod:`workbench.analysis.intervals`).
 """
 
 from __future__ import annotations
@@ -14,40 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from workbench.analysis.estimators import maj_curve_from_counts, pass_at_k_curve
+from workbench.analysis.bootstrap import (  # noqa: F401  (re-exported API)
+    DEFAULT_B,
+    bootstrap_mean_ci,
+    resample_weights,
+)
+from workbench.analysis.estimators import (
+    maj_curve_from_counts,
+    pass_at_k_curve,
+    require_int_array,
+)
 from workbench.analysis.frames import item_tallies
+from workbench.analysis.intervals import item_mean_ci
 from workbench.errors import WorkbenchError
-
-DEFAULT_B = 1000
-"""Bootstrap resamples; the percentile interval's end points move by ~0.1 pp between seeds."""
-
-
-def resample_weights(n: int, b: int, rng: np.random.Generator) -> np.ndarray:
-    """b x n matrix: how often each of n items appears in each bootstrap resample."""
-    idx = rng.integers(0, n, size=(b, n)) + n * np.arange(b)[:, None]
-    return np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
-
-
-def bootstrap_mean_ci(values: np.ndarray, *, b: int = DEFAULT_B, seed: int = 0,
-                      level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over rows (items) of ``values`` (items x columns) with a percentile bootstrap CI.
-
-    Resampling items with replacement is done as count weights times the matrix (one
-    BLAS call for all B resamples and all columns), and the same resamples are used for
-    every column so that differences between columns (k, configs) stay paired.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim == 1:
-        v = v[:, None]
-    n = v.shape[0]
-    if n == 0:
-        nan = np.full(v.shape[1], np.nan)
-        return nan, nan.copy(), nan.copy()
-    rng = np.random.default_rng(seed)
-    boot = resample_weights(n, b, rng) @ v / n
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(boot, [tail, 1.0 - tail], axis=0)
-    return v.mean(axis=0), lo, hi
 
 
 @dataclass(frozen=True)
@@ -83,7 +63,7 @@ def run_curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
     out = []
     for (run_id,), t in tallies.group_by("run_id", maintain_order=True):
         n_min = int(t["n_paths"].min())  # type: ignore[arg-type]
-        kk = np.arange(1, n_min + 1) if ks is None else np.asarray(ks, dtype=np.int64)
+        kk = np.arange(1, n_min + 1) if ks is None else require_int_array(ks, "k")
         if kk.size == 0 or kk.max() > n_min or kk.min() < 1:
             raise WorkbenchError(f"Run {run_id}: k must lie in 1..{n_min} (the fewest paths "
                                  f"stored for any of its items); got {kk.tolist()}.")
@@ -114,12 +94,12 @@ def item_curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
 
 
 def summarize_curves(rcs: Sequence[RunCurves], *, b: int = DEFAULT_B, seed: int = 0,
-                     level: float = 0.95) -> pl.DataFrame:
-    """Average :class:`RunCurves` over items with bootstrap CIs (see :func:`curves`)."""
+                     level: float = 0.95, ci: str = "agresti-coull") -> pl.DataFrame:
+    """Average :class:`RunCurves` over items with CIs over items (see :func:`curves`)."""
     frames = []
     for rc in rcs:
         both = np.hstack([rc.maj, rc.pass_])
-        mean, lo, hi = bootstrap_mean_ci(both, b=b, seed=seed, level=level)
+        mean, lo, hi = item_mean_ci(both, method=ci, b=b, seed=seed, level=level)
         n_k = len(rc.ks)
         frames.append(pl.DataFrame({
             "run_id": [rc.run_id] * n_k, "k": rc.ks, "n_items": [rc.maj.shape[0]] * n_k,
@@ -131,12 +111,15 @@ def summarize_curves(rcs: Sequence[RunCurves], *, b: int = DEFAULT_B, seed: int 
 
 def curves(paths: pl.DataFrame, gold: pl.DataFrame | None = None,
            ks: Sequence[int] | None = None, *, b: int = DEFAULT_B, seed: int = 0,
-           level: float = 0.95) -> pl.DataFrame:
-    """maj@k and pass@k per run and k, averaged over items, with bootstrap CIs over items.
+           level: float = 0.95, ci: str = "agresti-coull") -> pl.DataFrame:
+    """maj@k and pass@k per run and k, averaged over items, with CIs over items.
 
     ``paths`` needs run_id, sample_id, answer and (per path) correct; rows with role other
     than 'path' are ignored. ``gold`` (sample_id[, run_id], gold) fills in ``correct`` where
     it is null by string equality. Columns: run_id, k, n_items, maj, maj_lo, maj_hi, pass,
-    pass_lo, pass_hi (``level`` percentile interval, ``b`` resamples, ``seed``).
+    pass_lo, pass_hi. ``ci`` is the interval method (:mod:`workbench.analysis.intervals`):
+    "agresti-coull" (default; keeps its coverage on small item sets near 0 or 1) or
+    "bootstrap" (percentile, ``b`` resamples, ``seed``; collapses to [1, 1] when every item
+    scores 1).
     """
-    return summarize_curves(run_curves(paths, gold, ks), b=b, seed=seed, level=level)
+    return summarize_curves(run_curves(paths, gold, ks), b=b, seed=seed, level=level, ci=ci)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from workbench.analysis.curves import RunCurves, bootstrap_mean_ci
+from workbench.analysis.curves import RunCurves
 from workbench.analysis.frames import item_tallies, require
+from workbench.analysis.intervals import item_mean_ci
 
 META_KEYS = ("difficulty", "level", "digits", "n_digits", "hops", "steps")
 """Metadata fields tried in order for a task-given difficulty."""
@@ -76,7 +77,7 @@ def accuracy_by_difficulty(samples: pl.DataFrame, difficulty: pl.DataFrame, *, b
     joined = samples.join(d, on=keys, how="inner")
     rows = []
     for (run_id, diff), g in joined.group_by("run_id", "difficulty", maintain_order=True):
-        m, lo, hi = bootstrap_mean_ci(g["correct"].cast(pl.Float64).fill_null(0).to_numpy(),
+        m, lo, hi = item_mean_ci(g["correct"].cast(pl.Float64).fill_null(0).to_numpy(),
                                       b=b, seed=seed, level=level)
         rows.append({"run_id": run_id, "difficulty": diff, "n_items": g.height,
                      "accuracy": float(m[0]), "accuracy_lo": float(lo[0]),
@@ -102,7 +103,7 @@ def curves_by_difficulty(rcs: Sequence[RunCurves], difficulty: pl.DataFrame, *,
         labels = np.asarray([lookup.get(s) for s in rc.sample_ids], dtype=object)
         for diff in sorted({x for x in labels if x is not None}):
             rows = labels == diff
-            mean, lo, hi = bootstrap_mean_ci(np.hstack([rc.maj[rows], rc.pass_[rows]]),
+            mean, lo, hi = item_mean_ci(np.hstack([rc.maj[rows], rc.pass_[rows]]),
                                              b=b, seed=seed, level=level)
             n_k = len(rc.ks)
             frames.append(pl.DataFrame({

@@ -47,7 +47,35 @@ Gold = str | Collection[str] | Callable[[str], bool]
 """A gold answer (compared by equality), a set of accepted answers, or a predicate."""
 
 
+def require_int(value: object, name: str) -> int:
+    """``value`` as an int, or a clear error: counts and k are whole numbers.
+
+    Python and numpy integers are accepted; bools (``True`` is not a count), floats (even
+    ``2.0``: a float k is usually a bug upstream, e.g. a mean where a count was meant) and
+    strings are refused rather than truncated.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise WorkbenchError(f"{name} must be an integer, got {value!r} "
+                             f"({type(value).__name__}); pass a whole number such as "
+                             f"{name}=4.")
+    return int(value)
+
+
+def require_int_array(values: Sequence[int] | np.ndarray, name: str) -> np.ndarray:
+    """``values`` as an int64 array, refusing floats and bools instead of truncating them."""
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        return np.asarray([require_int(v, name) for v in arr.ravel()], dtype=np.int64)
+    if arr.size and (arr.dtype.kind not in "iu"):
+        bad = arr.ravel()[0]
+        raise WorkbenchError(f"{name} must hold integers, got {arr.dtype} values such as "
+                             f"{bad!r}; pass whole numbers such as {name}=[1, 2, 4].")
+    return arr.astype(np.int64).ravel()
+
+
 def _check_nck(n: int, c: int, k: int) -> None:
+    for value, name in ((n, "n"), (c, "c"), (k, "k")):
+        require_int(value, name)
     if not 0 <= c <= n:
         raise WorkbenchError(f"pass@k needs 0 <= c <= n, got n={n}, c={c}: "
                              "c counts the correct paths among the n sampled.")
@@ -63,6 +91,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     binomials and stays accurate for n in the tens of thousands.
     """
     _check_nck(n, c, k)
+    n, c, k = int(n), int(c), int(k)
     if n - c < k:
         return 1.0
     if c == 0:
@@ -77,6 +106,7 @@ def pass_at_k_curve(n: int, c: int) -> np.ndarray:
     Uses C(n-c,k)/C(n,k) = prod_{i<k} (1 - c/(n-i)), a cumulative product in log space.
     """
     _check_nck(n, c, 1)
+    n, c = int(n), int(c)
     if c == 0:
         return np.zeros(n)
     i = np.arange(n, dtype=np.float64)
@@ -237,8 +267,8 @@ def maj_curve_from_counts(counts: Sequence[int], correct: Sequence[bool], n_abst
                           ks: Sequence[int] | np.ndarray | None = None, *, draws: int = MC_DRAWS,
                           seed: int = 0) -> np.ndarray:
     """:func:`maj_at_k_curve` from answer counts (the form the frame functions collect)."""
-    n = sum(counts) + n_abstain
-    kk = np.arange(1, n + 1) if ks is None else np.asarray(ks, dtype=np.int64)
+    n = sum(counts) + require_int(n_abstain, "n_abstain")
+    kk = np.arange(1, n + 1) if ks is None else require_int_array(ks, "k")
     if n == 0 or (kk.size and (kk.min() < 1 or kk.max() > n)):
         raise WorkbenchError(f"maj@k needs 1 <= k <= N paths; got N={n}, k={kk.tolist()}. "
                              "Ask only for k up to the number of stored paths.")
@@ -257,4 +287,4 @@ def maj_at_k(answers: Sequence[str | None], gold: Gold, k: int) -> float:
     uniform random tie-break); ``None`` answers abstain; a draw where all abstain is wrong.
     ``gold`` is compared by equality (normalise first), or is a set or a predicate.
     """
-    return float(maj_at_k_curve(answers, gold, [k])[0])
+    return float(maj_at_k_curve(answers, gold, [require_int(k, "k")])[0])

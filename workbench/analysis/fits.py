@@ -21,7 +21,8 @@ import polars as pl
 from numpy.typing import ArrayLike
 from scipy.special import ndtri, stdtrit
 
-from workbench.analysis.curves import RunCurves, resample_weights
+from workbench.analysis.bootstrap import resample_weights
+from workbench.analysis.curves import RunCurves
 from workbench.errors import WorkbenchError
 
 _TINY = 1e-12
@@ -40,6 +41,10 @@ class Fit:
     n_points: int
     ci_method: str
     extra: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What the fit left out or could not trust (zero points, degenerate resamples)."""
+    n_excluded: int = 0
+    """Points left out of the fit (e.g. zero accuracies for the power law)."""
 
     def predict(self, x: ArrayLike | np.ndarray) -> np.ndarray:
         """The fitted curve at compute / k values ``x``."""
@@ -50,11 +55,13 @@ class Fit:
             return self.intercept + self.slope * lx
         return np.exp(-np.exp(self.intercept + self.slope * lx))  # coverage: exp(a k^b)
 
-    def as_dict(self) -> dict[str, float | int | str]:
+    def as_dict(self) -> dict[str, float | int | str | None]:
         """A flat row for tables (``extra`` entries become columns)."""
         return {"kind": self.kind, "intercept": self.intercept, "slope": self.slope,
                 "slope_lo": self.slope_lo, "slope_hi": self.slope_hi, "r2": self.r2,
-                "n_points": self.n_points, "ci_method": self.ci_method, **self.extra}
+                "n_points": self.n_points, "ci_method": self.ci_method,
+                "n_excluded": self.n_excluded,
+                "warning": "; ".join(self.warnings) or None, **self.extra}
 
 
 def fits_table(fits: Sequence[Fit]) -> pl.DataFrame:
@@ -83,8 +90,18 @@ def _slopes(lx: np.ndarray, ly_boot: np.ndarray) -> np.ndarray:
     return ((ly_boot - ly_boot.mean(axis=1, keepdims=True)) @ dx) / float(dx @ dx)
 
 
+def _domain(kind: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Where each fit's transform is finite: log y needs y > 0, ln(-ln c) needs 0 < c < 1."""
+    if kind == "power_law":
+        return lambda y: y > 0
+    if kind == "coverage":
+        return lambda y: (y > 0) & (y < 1)
+    return lambda y: np.isfinite(y)
+
+
 def _fit(kind: str, lx: np.ndarray, transform: Callable[[np.ndarray], np.ndarray] | None, y: np.ndarray,
-         item_matrix: np.ndarray | None, b: int, seed: int, level: float) -> Fit:
+         item_matrix: np.ndarray | None, b: int, seed: int, level: float,
+         notes: tuple[str, ...] = (), n_excluded: int = 0) -> Fit:
     ly = transform(y) if transform is not None else y
     a, slope, se, r2 = _ols(lx, ly)
     tail = (1 - level) / 2
@@ -94,13 +111,23 @@ def _fit(kind: str, lx: np.ndarray, transform: Callable[[np.ndarray], np.ndarray
             raise WorkbenchError(f"item_matrix has {v.shape[1]} columns for {len(lx)} "
                                  "compute values: one column per configuration.")
         rng = np.random.default_rng(seed)
-        w = resample_weights(v.shape[0], b, rng)
-        boot = np.clip(w @ v / v.shape[0], 1e-6, None if kind != "coverage" else 1 - 1e-6)
-        sl = _slopes(lx, transform(boot) if transform is not None else boot)
+        boot = resample_weights(v.shape[0], b, rng) @ v / v.shape[0]
+        ok = np.all(_domain(kind)(boot), axis=1)  # resamples the transform can take
+        if not ok.any():
+            raise WorkbenchError(f"{kind} fit: every bootstrap resample has a point outside "
+                                 "the fit's domain (a zero accuracy); too few items are "
+                                 "correct to fit this curve.")
+        if not ok.all():
+            notes = (*notes, f"{int((~ok).sum())} of {b} bootstrap resamples had a zero "
+                     "(or, for coverage, a 0 or 1) point and were left out of the interval"
+                     + ("; the interval is unreliable" if ok.mean() < 0.95 else ""))
+        sl = _slopes(lx, transform(boot[ok]) if transform is not None else boot[ok])
         lo, hi = np.quantile(sl, [tail, 1 - tail])
-        return Fit(kind, a, slope, float(lo), float(hi), r2, len(lx), "bootstrap over items")
+        return Fit(kind, a, slope, float(lo), float(hi), r2, len(lx), "bootstrap over items",
+                   warnings=notes, n_excluded=n_excluded)
     t = float(stdtrit(max(len(lx) - 2, 1), 1 - tail))
-    return Fit(kind, a, slope, slope - t * se, slope + t * se, r2, len(lx), "analytic OLS")
+    return Fit(kind, a, slope, slope - t * se, slope + t * se, r2, len(lx), "analytic OLS",
+               warnings=notes, n_excluded=n_excluded)
 
 
 def _xy(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -117,10 +144,27 @@ def fit_power_law(x: ArrayLike, y: ArrayLike, *,
 
     ``item_matrix`` (items x configs, per-item accuracy at each x) makes the α interval a
     bootstrap over items; without it the interval is the analytic OLS t interval.
+
+    Zero accuracies: log 0 is undefined and no power law passes through 0, so points with
+    y = 0 are *excluded*, counted in ``n_excluded`` and named in ``warnings`` (never
+    clipped to a tiny value: one zero clipped to 1e-12 turned α = 0.3 into 3.35). A fit
+    left with fewer than 2 points raises. Bootstrap resamples in which a kept point falls
+    to 0 are left out of the interval, and the warning says how many.
     """
     xa, ya = _xy(x, y)
-    return _fit("power_law", np.log(xa), np.log, np.clip(ya, _TINY, None), item_matrix,
-                b, seed, level)
+    keep = ya > 0
+    notes: tuple[str, ...] = ()
+    if not keep.all():
+        dropped = ", ".join(f"{v:g}" for v in xa[~keep])
+        notes = (f"excluded {int((~keep).sum())} zero-accuracy point(s) at x = {dropped}: "
+                 "a power law cannot pass through 0",)
+        if keep.sum() < 2:
+            raise WorkbenchError(f"power-law fit: only {int(keep.sum())} of {len(ya)} points "
+                                 f"have accuracy > 0 (zeros at x = {dropped}); a power law "
+                                 "needs 2. Use fit_log_linear, which allows zeros.")
+    mat = None if item_matrix is None else np.asarray(item_matrix)[:, keep]
+    return _fit("power_law", np.log(xa[keep]), np.log, ya[keep], mat, b, seed, level,
+                notes, int((~keep).sum()))
 
 
 def fit_log_linear(x: ArrayLike, y: ArrayLike, *,
@@ -128,7 +172,7 @@ def fit_log_linear(x: ArrayLike, y: ArrayLike, *,
                    level: float = 0.95) -> Fit:
     """acc = a + b·ln C; ``slope`` b is the gain per e-fold (× ln 2 per doubling)."""
     xa, ya = _xy(x, y)
-    fit = _fit("log_linear", np.log(xa), None, ya, item_matrix, b, seed, level)
+    fit = _fit("log_linear", np.log(xa), None, ya, item_matrix, b, seed, level)  # zeros fine
     return Fit(**{**fit.__dict__, "extra": {"gain_per_doubling": fit.slope * np.log(2)}})
 
 
@@ -148,8 +192,13 @@ def fit_coverage(k: ArrayLike, coverage: ArrayLike, *,
     """
     ka, ca = _xy(k, coverage)
     keep = (ca > 0) & (ca < max_coverage)
+    notes: tuple[str, ...] = ()
+    if not keep.all():
+        notes = (f"excluded {int((~keep).sum())} point(s) with coverage 0 or >= "
+                 f"{max_coverage:g} at k = {', '.join(f'{v:g}' for v in ka[~keep])}",)
     mat = None if item_matrix is None else np.asarray(item_matrix)[:, keep]
-    fit = _fit("coverage", np.log(ka[keep]), _neg_log_log, ca[keep], mat, b, seed, level)
+    fit = _fit("coverage", np.log(ka[keep]), _neg_log_log, ca[keep], mat, b, seed, level,
+               notes, int((~keep).sum()))
     return Fit(**{**fit.__dict__, "extra": {"a": -float(np.exp(fit.intercept))}})
 
 
@@ -226,7 +275,8 @@ def curve_fits(rcs: Sequence[RunCurves], *, b: int = 1000, seed: int = 0,
                level: float = 0.95) -> pl.DataFrame:
     """Per run, on its replayed curves (x = k paths): power law and log-linear fits of
     maj@k, the coverage law of pass@k, the knee of maj@k and the more-calls-hurt check.
-    Intervals bootstrap over items. Runs with fewer than 3 values of k are skipped."""
+    Intervals bootstrap over items. Runs with fewer than 3 values of k are skipped; a fit
+    that cannot be made (too few non-zero points) gets a row whose ``warning`` says why."""
     rows: list[dict[str, object]] = []
     for rc in rcs:
         if len(rc.ks) < 3:
@@ -236,10 +286,16 @@ def curve_fits(rcs: Sequence[RunCurves], *, b: int = 1000, seed: int = 0,
         hurt = more_calls_hurt(k, rc.maj, b=b, seed=seed, level=level)
         common = {"run_id": rc.run_id, "knee_k": find_knee(k, maj),
                   "more_calls_hurt": hurt.flag, "peak_k": hurt.x_peak}
-        fits = [fit_power_law(k, maj, item_matrix=rc.maj, b=b, seed=seed, level=level),
-                fit_log_linear(k, maj, item_matrix=rc.maj, b=b, seed=seed, level=level)]
+        makers: list[tuple[str, Callable[..., Fit], np.ndarray, np.ndarray]] = [
+            ("power_law", fit_power_law, maj, rc.maj),
+            ("log_linear", fit_log_linear, maj, rc.maj)]
         if int(((cov > 0) & (cov < 0.99)).sum()) >= 2:
-            fits.append(fit_coverage(k, cov, item_matrix=rc.pass_, b=b, seed=seed,
-                                     level=level))
-        rows += [{**common, **f.as_dict()} for f in fits]
+            makers.append(("coverage", fit_coverage, cov, rc.pass_))
+        for kind, fit_fn, y, mat in makers:
+            try:
+                fit = fit_fn(k, y, item_matrix=mat, b=b, seed=seed, level=level)
+                rows.append({**common, **fit.as_dict()})
+            except WorkbenchError as exc:  # e.g. maj@k is 0 at every k: say so, keep going
+                rows.append({**common, "kind": kind, "n_points": len(k),
+                             "warning": f"not fitted: {exc}"})
     return pl.DataFrame(rows) if rows else pl.DataFrame()

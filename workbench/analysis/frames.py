@@ -79,20 +79,28 @@ def from_store(store: Any, run_ids: Iterable[str] | None = None) -> Frames:
     """Read runs, samples, paths (without prompt/text), votes, rounds and run status.
 
     ``store`` has ``.query(sql) -> pl.DataFrame`` or is a DuckDB connection. ``run_ids``
-    restricts every table to those runs.
+    restricts every table to those runs. Grades (``answer``, ``correct``) are the
+    effective ones: the latest re-grade, then the latest human override, through the
+    store's graded views (:mod:`workbench.store.grades`); ``grade_source`` says which.
     """
+    from workbench.graded import HAS_VIEWS_SQL, graded_sources  # the one grade rule
+
     ids = None if run_ids is None else list(run_ids)
     where = _run_filter(ids)
-    have = set(_query(store, "SELECT * FROM paths LIMIT 0").columns)
+    views = int(_query(store, HAS_VIEWS_SQL)["n"][0]) == 2
+    src = graded_sources(views)
+    extra = ", grade_source" if views else ""
+    have = set(_query(store, f"SELECT * FROM {src['paths']} LIMIT 0").columns)
     cols = [*PATH_COLUMNS, *(c for c in KEY_COLUMNS if c in have)]
     runs = _query(store, f"SELECT * FROM runs{where}")
     return Frames(
         runs=runs,
-        samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples{where}"),
-        paths=fill_answer_keys(_query(store, f"SELECT {', '.join(cols)} FROM paths{where}"),
-                               runs),
+        samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)}{extra} "
+                              f"FROM {src['samples']}{where}"),
+        paths=fill_answer_keys(_query(store, f"SELECT {', '.join(cols)}{extra} "
+                                             f"FROM {src['paths']}{where}"), runs),
         votes=_query(store, f"SELECT * FROM votes{where}"),
-        rounds=_query(store, f"SELECT * FROM rounds{where}"),
+        rounds=_query(store, f"SELECT * FROM {src['rounds']}{where}"),
         run_status=_query(store, f"SELECT * FROM run_status{where}"),
     )
 

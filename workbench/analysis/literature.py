@@ -40,15 +40,21 @@ def config_label(row: dict[str, object]) -> str:
 def alpha_by_task(summary: pl.DataFrame, *, exclude: tuple[str, ...] = ("direct",)
                   ) -> pl.DataFrame:
     """Accuracy ∝ C^α across a task's configurations (x = compute multiple of one pass),
-    with the analytic 95% interval; the seed claims α between 0.15 and 0.35."""
+    with the analytic 95% interval; the seed claims α between 0.15 and 0.35.
+
+    Configurations scoring 0 cannot enter a power law: they are left out of the fit and
+    reported in ``n_excluded`` / ``warning`` (see :func:`fit_power_law`), never dropped
+    silently. Tasks with fewer than 3 configurations above 0 get no row."""
     rows = []
     for (task,), g in summary.group_by("task", maintain_order=True):
-        g = g.filter(~pl.col("technique").is_in(exclude) & (pl.col("accuracy") > 0)
+        g = g.filter(~pl.col("technique").is_in(exclude)
                      & pl.col("compute_multiple").is_not_null())
-        if g.height < 3:
+        if int((g["accuracy"] > 0).sum()) < 3:
             continue
         fit = fit_power_law(g["compute_multiple"].to_numpy(), g["accuracy"].to_numpy())
-        rows.append({"task": task, "configs": g.height, "alpha": fit.slope,
+        rows.append({"task": task, "configs": g.height - fit.n_excluded,
+                     "n_excluded": fit.n_excluded, "warning": "; ".join(fit.warnings) or None,
+                     "alpha": fit.slope,
                      "alpha_lo": fit.slope_lo, "alpha_hi": fit.slope_hi, "r2": fit.r2,
                      "seed_alpha": f"{SEED_ALPHA[0]}–{SEED_ALPHA[1]}",
                      "in_seed_range": bool(SEED_ALPHA[0] <= fit.slope <= SEED_ALPHA[1])})

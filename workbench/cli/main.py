@@ -339,6 +339,80 @@ def export_notebook(notebook: Annotated[str, typer.Argument(help="an executed .i
     typer.echo(str(export_notebook_html(notebook, html)))
 
 
+def _print_frame(df: Any, fmt: str, title: str) -> None:
+    """A frame as a rich table, CSV or JSON on stdout (the audit/override/regrade output)."""
+    from workbench.summary import print_table
+
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_json() + "\n")
+    elif fmt == "table":
+        print_table(df, title=title)
+    else:
+        fail(f"--format must be table, csv or json (got {fmt!r}).")
+
+
+@app.command()
+@guarded
+def audit(run_id: Annotated[str, typer.Argument(help="the run to audit")],
+          db: DbOpt = None,
+          context: Annotated[int, typer.Option(help="characters shown around the answer")] = 80,
+          show_all: Annotated[bool, typer.Option("--all", help="list every graded path")
+                              ] = False,
+          fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+          ) -> None:
+    """Paths whose grade deserves a look: fallback rule, extractors disagree, grade changed."""
+    from workbench.review.audit import audit as run_audit
+    from workbench.store.store import Store
+
+    if context < 0:
+        fail(f"--context must be >= 0 (got {context}).")
+    with Store.open(db or default_db(), read_only=True) as store:
+        frame = run_audit(store, run_id, context=context, include_all=show_all)
+    cols = ["sample_id", "path_id", "gold", "answer", "rule", "second_answer", "correct",
+            "grade_source", "reasons", "context"]
+    _print_frame(frame if fmt != "table" else frame.select(cols), fmt,
+                 f"audit of {run_id}: {frame.height} path(s) to review")
+
+
+@app.command()
+@guarded
+def override(run_id: Annotated[str, typer.Argument(help="the run")],
+             item: Annotated[str, typer.Argument(help="path id, sample id or item id")],
+             correct: Annotated[bool | None, typer.Option("--correct/--wrong",
+                                                          help="the verdict")] = None,
+             why: Annotated[str, typer.Option(help="the reason (required)")] = "",
+             who: Annotated[str | None, typer.Option(help="who decides (default: login)")
+                            ] = None,
+             db: DbOpt = None) -> None:
+    """Override a grade (append-only); every analysis uses the latest override."""
+    from workbench.store.grades import add_override
+    from workbench.store.store import Store
+
+    if correct is None:
+        fail("say the verdict: --correct or --wrong.")
+    with Store.open(db or default_db()) as store:
+        row = add_override(store, run_id, item, bool(correct), why, who)
+    typer.echo(f"override {row['override_id']}: {row['sample_id']} answer {row['answer']!r}: "
+               f"{row['old_correct']} -> {row['new_correct']} by {row['who']} "
+               f"({row['n_paths']} path(s), {row['n_samples']} sample(s) covered)")
+
+
+@app.command()
+@guarded
+def regrade(run_id: Annotated[str, typer.Argument(help="the run to re-grade")],
+            db: DbOpt = None) -> None:
+    """Re-grade stored paths with the current grader (no model call; old grades kept)."""
+    from workbench.review.regrade import regrade_run
+    from workbench.store.store import Store
+
+    with Store.open(db or default_db()) as store:
+        report = regrade_run(store, run_id)
+    for key, value in report.as_dict().items():
+        typer.echo(f"{key}: {value}")
+
+
 @local_app.command("status")
 @guarded
 def local_status() -> None:

@@ -30,6 +30,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "paths": ("run_id", "path_id"),
     "rounds": ("run_id", "sample_id", "round"),
     "path_requests": ("run_id", "path_id"),
+    "grade_overrides": ("override_id",),
+    "regrades": ("regrade_id", "run_id", "sample_id", "path_id"),
 }
 """A row's identity per table; tables not listed (status logs, ...) are keyed by the whole row."""
 
@@ -74,7 +76,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_name "
-                       "<> '_migrations' ORDER BY table_name").fetchall()
+                       "<> '_migrations' AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()
     return [r[0] for r in rows]
 
 

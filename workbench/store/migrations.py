@@ -156,8 +156,115 @@ def _m005_served_by(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE paths ADD COLUMN reasoning VARCHAR")  # provider's thinking text
 
 
+_GRADED_PATHS = """
+CREATE OR REPLACE VIEW graded_paths AS   -- paths with the grade analysis uses: latest regrade, then override
+WITH rg AS (
+    SELECT run_id, path_id, regrade_id, answer, answer_rule, answer_key, correct, grader_version
+    FROM regrades WHERE path_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY run_id, path_id ORDER BY created_at DESC, rowid DESC) = 1
+), b AS (
+    SELECT p.* REPLACE (
+               CASE WHEN rg.regrade_id IS NULL THEN p.answer ELSE rg.answer END AS answer,
+               CASE WHEN rg.regrade_id IS NULL THEN p.correct ELSE rg.correct END AS correct{extra}),
+           p.answer AS stored_answer, p.correct AS stored_correct, rg.regrade_id,
+           rg.grader_version AS regrade_grader_version, rg.answer_rule AS regrade_answer_rule
+    FROM paths p LEFT JOIN rg ON rg.run_id = p.run_id AND rg.path_id = p.path_id
+), ov AS (
+    SELECT run_id, sample_id, override_id, new_correct,
+           CASE WHEN answer IS NOT NULL THEN 'a:' || answer
+                ELSE 'p:' || coalesce(path_id, '') END AS okey
+    FROM grade_overrides
+    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id, okey ORDER BY "at" DESC, rowid DESC) = 1
+)
+SELECT b.* REPLACE (CASE WHEN ov.override_id IS NULL THEN b.correct ELSE ov.new_correct END
+                    AS correct),
+       ov.override_id,
+       CASE WHEN ov.override_id IS NOT NULL THEN 'override'
+            WHEN b.regrade_id IS NOT NULL THEN 'regrade' ELSE 'stored' END AS grade_source
+FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
+    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer ELSE 'p:' || b.path_id END
+"""
+
+_GRADED_SAMPLES = """
+CREATE OR REPLACE VIEW graded_samples AS   -- samples with the grade analysis uses (as graded_paths)
+WITH rg AS (
+    SELECT run_id, sample_id, regrade_id, answer, correct, grader_version, method
+    FROM regrades WHERE path_id IS NULL
+    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id ORDER BY created_at DESC, rowid DESC) = 1
+), b AS (
+    SELECT s.* REPLACE (
+               CASE WHEN rg.regrade_id IS NULL THEN s.answer ELSE rg.answer END AS answer,
+               CASE WHEN rg.regrade_id IS NULL THEN s.correct ELSE rg.correct END AS correct),
+           s.answer AS stored_answer, s.correct AS stored_correct, rg.regrade_id,
+           rg.grader_version AS regrade_grader_version, rg.method AS regrade_method
+    FROM samples s LEFT JOIN rg ON rg.run_id = s.run_id AND rg.sample_id = s.sample_id
+), ov AS (
+    SELECT run_id, sample_id, override_id, new_correct,
+           CASE WHEN answer IS NOT NULL THEN 'a:' || answer
+                ELSE 'p:' || coalesce(path_id, '') END AS okey
+    FROM grade_overrides
+    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id, okey ORDER BY "at" DESC, rowid DESC) = 1
+)
+SELECT b.* REPLACE (CASE WHEN ov.override_id IS NULL THEN b.correct ELSE ov.new_correct END
+                    AS correct),
+       ov.override_id,
+       CASE WHEN ov.override_id IS NOT NULL THEN 'override'
+            WHEN b.regrade_id IS NOT NULL THEN 'regrade' ELSE 'stored' END AS grade_source
+FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
+    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer ELSE 'p:' END
+"""
+
+
+def _m006_grade_overrides_regrades(con: duckdb.DuckDBPyConnection) -> None:
+    """Human grade overrides and model-free re-grading, both append-only, and the two
+    views every analysis reads grades through (see :mod:`workbench.store.grades`).
+
+    Idempotent (IF NOT EXISTS / OR REPLACE) so a file that got this migration under
+    another number on a development branch migrates cleanly once numbers are merged. The
+    views take answer_rule / answer_key from a re-grade where ``paths`` has those columns.
+
+    The views are bound to the columns ``paths`` and ``samples`` have now: a later
+    migration that adds a column to either must re-create them (call this again)."""
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS grade_overrides (  -- append-only: a person's verdict on an answer
+            override_id VARCHAR,
+            run_id VARCHAR,
+            sample_id VARCHAR,
+            path_id VARCHAR,          -- the path judged; NULL = the sample's final answer
+            answer VARCHAR,           -- the answer judged: the verdict covers every path and
+                                      -- the final answer of the sample with this answer;
+                                      -- NULL (no answer): only that path / sample
+            old_correct BOOLEAN,      -- the grade analysis used before this override
+            new_correct BOOLEAN,
+            who VARCHAR,
+            "at" TIMESTAMP,
+            why VARCHAR
+        )""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS regrades (         -- append-only: stored text re-graded, no model call
+            regrade_id VARCHAR,       -- one id per `workbench regrade` invocation
+            run_id VARCHAR,
+            sample_id VARCHAR,
+            path_id VARCHAR,          -- NULL = the sample's final answer
+            grader_version VARCHAR,   -- the grader that produced this row
+            answer VARCHAR,           -- re-extracted answer (NULL: none)
+            answer_rule VARCHAR,      -- extraction rule that produced it, where known
+            answer_key VARCHAR,       -- canonical grouping key of the answer, where known
+            correct BOOLEAN,
+            method VARCHAR,           -- paths: extract; samples: revote | final-path | answer-only
+            created_at TIMESTAMP
+        )""")
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'paths'").fetchall()}
+    extra = "".join(f",\n               CASE WHEN rg.regrade_id IS NULL THEN p.{c} ELSE rg.{c} "
+                    f"END AS {c}" for c in ("answer_rule", "answer_key") if c in cols)
+    con.execute(_GRADED_PATHS.replace("{extra}", extra))  # re-graded rule/key where paths has them
+    con.execute(_GRADED_SAMPLES)
+
+
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
-                               _m004_answer_rules, _m005_served_by]
+                               _m004_answer_rules, _m005_served_by,
+                               _m006_grade_overrides_regrades]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

@@ -55,14 +55,14 @@ def replay(store: Store, run_id: str) -> list[Event]:
     requests = {pid: (key, cached) for pid, key, cached in store.query(
         "SELECT path_id, request_key, cached FROM path_requests WHERE run_id = ?",
         [run_id]).iter_rows()}
-    for row in store.paths(run_id).iter_rows(named=True):
+    for row in store.paths(run_id, graded=False).iter_rows(named=True):
         keyed.extend(_path_events(row, requests.get(row["path_id"], (None, False)),
                                   len(keyed)))
     for row in store.rounds(run_id).iter_rows(named=True):
         keyed.append(_keyed(_round_event(row), len(keyed)))
     for row in store.votes(run_id).iter_rows(named=True):
         keyed.append(_keyed(_vote_event(row), len(keyed)))
-    samples = store.samples(run_id)
+    samples = store.samples(run_id, graded=False)  # the live events, not later grades
     for row in samples.iter_rows(named=True):
         keyed.append(_keyed(_sample_event(row), len(keyed)))
     keyed.sort(key=lambda k: k[:3])

@@ -210,19 +210,25 @@ class Store:
 
     def samples(self, run_id: str | Sequence[str] | None = None, *,
                 item_id: str | Sequence[str] | None = None,
-                correct: bool | None = None) -> pl.DataFrame:
-        """One row per scored task item."""
+                correct: bool | None = None, graded: bool = True) -> pl.DataFrame:
+        """One row per scored task item. ``graded`` (default): ``answer``/``correct`` are the
+        effective grade (latest regrade, then override; :mod:`workbench.store.grades`),
+        with ``stored_*`` and ``grade_source`` columns; ``graded=False``: the raw table."""
         where, params = _where(("run_id", run_id), ("item_id", item_id), ("correct", correct))
-        return self.query(f"SELECT * FROM samples {where} "
+        table = "graded_samples" if graded else "samples"
+        return self.query(f"SELECT * FROM {table} {where} "
                           "ORDER BY created_at, run_id, item_index", params)
 
     def paths(self, run_id: str | Sequence[str] | None = None,
               sample_id: str | Sequence[str] | None = None, *,
-              role: str | Sequence[str] | None = None, text: bool = True) -> pl.DataFrame:
-        """One row per generation; ``text=False`` leaves out ``prompt`` and ``text``."""
+              role: str | Sequence[str] | None = None, text: bool = True,
+              graded: bool = True) -> pl.DataFrame:
+        """One row per generation; ``text=False`` leaves out ``prompt`` and ``text``;
+        ``graded`` as in :meth:`samples` (``graded=False``: the raw table)."""
         where, params = _where(("run_id", run_id), ("sample_id", sample_id), ("role", role))
         cols = "*" if text else "* EXCLUDE (prompt, text)"
-        return self.query(f"SELECT {cols} FROM paths {where} "
+        table = "graded_paths" if graded else "paths"
+        return self.query(f"SELECT {cols} FROM {table} {where} "
                           "ORDER BY started_at, run_id, sample_id, idx", params)
 
     def votes(self, run_id: str | Sequence[str] | None = None,
