@@ -7,7 +7,9 @@ be replayed, the file is not a DuckDB database of our version).
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from workbench.backends.base import WorkbenchError
 
@@ -64,3 +66,22 @@ def translate_open_error(path: str, exc: Exception, read_only: bool) -> Workbenc
             f"{path} is not a trace database this DuckDB can read ({msg.splitlines()[0]}). "
             "Check the path; a file written by another DuckDB major version needs that version.")
     return WorkbenchError(f"Could not open the trace database {path}: {msg}")
+
+
+def make_parent(target: str) -> None:
+    """Create the folder of a new database file, or say clearly why it cannot be."""
+    parent = Path(target).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WorkbenchError(f"Cannot create the trace database {target}: {parent} (or a "
+                             "folder above it) is a file, not a folder. Choose another "
+                             "path with --db / WORKBENCH_DB.") from None
+    except OSError as exc:
+        raise WorkbenchError(f"Cannot create the trace database {target}: creating the "
+                             f"folder {parent} failed ({exc.strerror or exc}). Choose a "
+                             "path you can write with --db / WORKBENCH_DB.") from None
+    if not os.access(parent, os.W_OK | os.X_OK) and not os.path.exists(target):
+        raise WorkbenchError(f"Cannot create the trace database {target}: the folder "
+                             f"{parent} is not writable by this user. Choose a path you "
+                             "can write with --db / WORKBENCH_DB.")

@@ -28,12 +28,14 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.backends.base import WorkbenchError
 from workbench.store.errors import describe_pid, lock_holder
+from workbench.store.snapshot import commit_lock
 
 if TYPE_CHECKING:
     from workbench.store.store import Store
@@ -70,15 +72,18 @@ def is_lock_error(exc: BaseException) -> bool:
     return "Could not set lock" in text or "in use by another process" in text
 
 
-def open_spool(main_path: str, reason: BaseException) -> Store:
-    """A new spool store for ``main_path`` (locked by another process, see ``reason``)."""
+def open_spool(main_path: str, reason: BaseException,
+               on_note: Callable[[str], None] | None = None) -> Store:
+    """A new spool store for ``main_path`` (locked by another process, see ``reason``);
+    the user is told once: through ``on_note`` if given, else a log warning."""
     from workbench.store.store import Store
 
     folder = spool_dir(main_path)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}.duckdb"
     store = Store.open(folder / name)
-    log.warning("%s", spool_notice(main_path, store.path, reason))
+    store.note = spool_notice(main_path, store.path, reason)
+    (on_note or log.warning)(store.note)
     return store
 
 
@@ -174,6 +179,8 @@ def _merge(source: Store, target: Store) -> tuple[tuple[str, ...], int, tuple[st
     wanted = _tables(target)
     cur = target.cursor()
     rows = 0
+    lock = commit_lock(target.path)  # no reader snapshot mid-merge (store/snapshot.py)
+    lock.acquire()
     try:
         cur.execute("BEGIN TRANSACTION")
         for table, columns in _tables(source).items():
@@ -194,6 +201,7 @@ def _merge(source: Store, target: Store) -> tuple[tuple[str, ...], int, tuple[st
         cur.execute("ROLLBACK")
         raise
     finally:
+        lock.release()
         target.release(cur)
     merged = tuple(r for r in spool_runs if r not in present)
     return merged, rows, tuple(sorted(present))

@@ -32,7 +32,7 @@ import duckdb
 import polars as pl
 
 from workbench.backends.base import WorkbenchError
-from workbench.store.errors import translate_open_error
+from workbench.store.errors import make_parent, translate_open_error
 from workbench.store.migrations import MIGRATIONS, migrate
 from workbench.store.textcodec import loads_json
 
@@ -111,28 +111,45 @@ class Store:
         self.closed = False
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closers: list[Callable[[], None]] = []
+        self.snapshot_of: str | None = None  # the file this is a reader's snapshot of
+        self.note: str | None = None  # what the user was told at open (spool, snapshot)
 
     # ---- lifecycle -------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool = False, *,
-             spool_if_locked: bool = False) -> Store:
+             spool_if_locked: bool = False,
+             on_note: Callable[[str], None] | None = None) -> Store:
         """Open (creating and migrating if read-write) the database at ``path``.
 
         ``path`` defaults to ``$WORKBENCH_DB`` or ``./traces.duckdb``; ``":memory:"`` gives a
         throw-away database (tests, demos). With ``spool_if_locked``, a file held by another
         process gives a spool store next to it instead of an error, and a read-write open
-        merges waiting spools (see :mod:`workbench.store.spool`)."""
+        merges waiting spools (see :mod:`workbench.store.spool`). A read-only open of a file
+        another process is writing opens the snapshot that writer publishes
+        (:mod:`workbench.store.snapshot`; ``store.snapshot_of`` names the file). Either
+        way the user is told (``on_note``, default a log warning) and ``store.note`` keeps
+        the message."""
         from workbench.store import spool
 
         target = canonical(path)
         if target != MEMORY and not read_only:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            make_parent(target)
         try:
             con = connect(target, read_only)
         except WorkbenchError as exc:
             if spool_if_locked and not read_only and spool.is_lock_error(exc):
-                return spool.open_spool(target, exc)
+                return spool.open_spool(target, exc, on_note)
+            if read_only and spool.is_lock_error(exc):
+                return cls._open_snapshot(target, exc, on_note)
             raise
+        return cls._finish_open(con, target, read_only)
+
+    @classmethod
+    def _finish_open(cls, con: duckdb.DuckDBPyConnection, target: str, read_only: bool
+                     ) -> Store:
+        """Check/migrate the schema, register the store, merge spools, start publishing."""
+        from workbench.store import snapshot, spool
+
         try:
             _check_schema(con, target, read_only)
         except BaseException:
@@ -142,6 +159,21 @@ class Store:
         _OPEN.setdefault(store._key(), weakref.WeakSet()).add(store)
         if target != MEMORY and not read_only:
             spool.ingest_on_open(store)
+            snapshot.start_publisher(store)
+        return store
+
+    @classmethod
+    def _open_snapshot(cls, target: str, exc: WorkbenchError,
+                       on_note: Callable[[str], None] | None) -> Store:
+        """The writer's snapshot of ``target``, read-only (see ``open``)."""
+        import logging
+
+        from workbench.store.snapshot import connect_snapshot, snapshot_path
+
+        con, note = connect_snapshot(target, exc)
+        store = cls._finish_open(con, str(snapshot_path(target)), True)
+        store.snapshot_of, store.note = target, note
+        (on_note or logging.getLogger("workbench.store").warning)(note)
         return store
 
     def ingest_spools(self) -> list[Any]:
@@ -231,15 +263,19 @@ class Store:
         finally:
             cur.close()
 
-    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-            ) -> pl.DataFrame:
-        """Run user-typed SQL: one read-only statement, no file access, no writes."""
+    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+            timeout: float | None = None) -> pl.DataFrame:
+        """Run user-typed SQL: one read-only statement, no file access, no writes.
+
+        ``timeout`` (seconds; ``None`` for no limit) interrupts a runaway statement with
+        :class:`workbench.store.sqlguard.SqlTimeout`; a kernel interrupt (Ctrl-C) stops it
+        at once with :class:`~workbench.store.sqlguard.SqlInterrupted`."""
         from workbench.store.sql import run_on_connection
 
         self._check_open()
         cur = self.con.cursor()
         try:
-            return run_on_connection(cur, sql, params)
+            return run_on_connection(cur, sql, params, timeout)
         finally:
             cur.close()
 
