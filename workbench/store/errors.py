@@ -85,3 +85,29 @@ def make_parent(target: str) -> None:
         raise WorkbenchError(f"Cannot create the trace database {target}: the folder "
                              f"{parent} is not writable by this user. Choose a path you "
                              "can write with --db / WORKBENCH_DB.")
+
+
+def held_by_readers(path: str) -> bool:
+    """True when the lock on ``path`` that another process holds is a shared (reader) lock.
+
+    DuckDB locks its file with POSIX record locks: readers take a shared lock, the writer
+    an exclusive one, so ``F_GETLK`` tells a short-lived reader (``workbench sql``, a
+    snapshot-less poll) from a writer. Only called when the lock error names another
+    process: opening and closing a second descriptor would drop this process's own POSIX
+    locks on the file."""
+    import fcntl
+    import struct
+
+    layout = "hh4xqqi4x"  # struct flock on Linux x86-64 / aarch64
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        probe = struct.pack(layout, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        kind = struct.unpack(layout, fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+    except (OSError, struct.error):
+        return False
+    finally:
+        os.close(fd)
+    return bool(kind == fcntl.F_RDLCK)

@@ -8,6 +8,9 @@ read-only ``Store.open`` used to fail. The design (see docs/concurrency.md):
   ``<db>.snapshot-wanted``. Every read-write Store on a file runs a small publisher thread
   that looks at that file every :data:`POLL_S` seconds (one ``stat``; nothing else happens
   while nobody reads) and then publishes ``<db>.snapshot``.
+* **The writer keeps its lock.** DuckDB's lock is a POSIX record lock, which a process
+  loses when it closes *any* descriptor of the file; the publisher therefore reads the
+  file through one descriptor kept open until DuckDB has closed the file.
 * **Consistent by construction.** Publishing copies the database file and its WAL while
   holding the file's :func:`commit_lock`, which every commit of the workbench (the
   Recorder's writer thread, spool merges) also holds, so the copy holds exactly the
@@ -87,6 +90,7 @@ class Publisher:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._fd = os.open(path, os.O_RDONLY)  # see close(): kept open, never reopened
         self.published = 0
         self.restamped = 0
         self.copy_s = 0.0  # total time the commit lock was held for copies
@@ -132,8 +136,8 @@ class Publisher:
             with commit_lock(self.path):
                 taken = time.time()
                 sig = _signature(self.path)
-                shutil.copyfile(self.path, copy)
-                if os.path.exists(self.path + ".wal"):
+                _copy_from_fd(self._fd, copy)
+                if os.path.exists(self.path + ".wal"):  # DuckDB does not lock the WAL
                     shutil.copyfile(self.path + ".wal", str(copy) + ".wal")
             held = time.monotonic() - start
             con = duckdb.connect(str(copy), config={"autoinstall_known_extensions": False,
@@ -152,11 +156,39 @@ class Publisher:
         self._next = time.monotonic() + max(MIN_INTERVAL_S, RATIO * cost)
 
     def stop(self) -> None:
-        """Stop publishing and remove the snapshot (the file itself is readable next)."""
+        """Stop publishing (the Store is closing; its last commits follow)."""
         self._stop.set()
         self._thread.join()
+
+    def close(self) -> None:
+        """Close the descriptor, only after DuckDB has closed the file, and remove the
+        snapshot (readers open the file itself from now on).
+
+        Why one descriptor for the publisher's whole life: DuckDB's file lock is a POSIX
+        record lock, and POSIX drops all of a process's locks on a file when the process
+        closes *any* descriptor of it. Copying with ``open()``/``close()`` would silently
+        unlock the writer's file, letting other processes open it mid-write."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
         for p in (snapshot_path(self.path), Path(self.path + WANTED)):
-            p.unlink(missing_ok=True)
+            p.unlink(missing_ok=True)  # the file itself is readable now
+
+
+def _copy_from_fd(fd: int, target: Path) -> None:
+    """Copy the whole file behind ``fd`` into ``target`` by offset (no reopen, no seek)."""
+    size = os.fstat(fd).st_size
+    with open(target, "wb") as out:
+        done = 0
+        while done < size:
+            try:
+                n = os.copy_file_range(fd, out.fileno(), size - done, done, done)
+            except OSError:  # filesystems without copy_file_range
+                chunk = os.pread(fd, min(1 << 22, size - done), done)
+                n = out.write(chunk)
+            if n <= 0:
+                break
+            done += n
 
 
 def start_publisher(store: Store) -> Publisher | None:
@@ -167,6 +199,7 @@ def start_publisher(store: Store) -> Publisher | None:
         return None
     publisher = Publisher(store.path)
     store.on_close(publisher.stop)
+    store.after_close(publisher.close)
     return publisher
 
 
@@ -181,50 +214,53 @@ def request(path: str) -> float:
     return now
 
 
-def wait_for_snapshot(path: str) -> tuple[Path, float] | None:
-    """The snapshot to read and its time (waiting up to :data:`WAIT_S` for a fresh one)."""
+def connect_snapshot(path: str, lock_error: WorkbenchError
+                     ) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """A read-only connection to the snapshot of ``path`` and a note saying how old it is.
+
+    Waits up to :data:`WAIT_S` for a snapshot taken after this request (an older one is
+    used if none comes). If the writer closes the file meanwhile, the connection is to
+    the file itself and the note is ``None``. Raises ``lock_error`` (with advice) if the
+    writer publishes nothing."""
+    from workbench.store.spool import is_lock_error
+    from workbench.store.store import connect
+
     target = snapshot_path(path)
     asked = request(path)
     deadline = time.monotonic() + WAIT_S
-    taken: float | None = None
     while True:
+        taken = _mtime(target)
+        late = time.monotonic() >= deadline
+        if taken is not None and (late or taken >= asked or time.time() - taken <= FRESH_S):
+            try:
+                return connect(str(target), read_only=True), _note(path, lock_error, taken)
+            except WorkbenchError:  # replaced or removed between stat and open: look again
+                pass
         try:
-            taken = target.stat().st_mtime
-        except FileNotFoundError:
-            taken = None
-        if taken is not None and (taken >= asked or time.time() - taken <= FRESH_S):
-            return target, taken
-        if time.monotonic() >= deadline:
-            return (target, taken) if taken is not None else None
+            return connect(path, read_only=True), None
+        except WorkbenchError as exc:
+            if not is_lock_error(exc):
+                raise
+        if late:
+            raise WorkbenchError(
+                f"{lock_error} It publishes no snapshot for readers (it may be an older "
+                "workbench version, or busy starting): try again, or wait until it "
+                "finishes.") from lock_error
         time.sleep(0.05)
 
 
-def connect_snapshot(path: str, lock_error: WorkbenchError
-                     ) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """A read-only connection to the snapshot of ``path`` and a note saying how old it is;
-    re-raises ``lock_error`` (with advice) if the writer publishes none."""
-    from workbench.store.store import connect
-
-    for _ in range(3):  # the snapshot may be replaced or removed between stat and open
-        found = wait_for_snapshot(path)
-        if found is None:
-            raise WorkbenchError(
-                f"{lock_error} It publishes no snapshot for readers (it may be an older "
-                "workbench version, or stopped): wait until it finishes.") from lock_error
-        target, taken = found
-        try:
-            con = connect(str(target), read_only=True)
-        except WorkbenchError:
-            continue
-        return con, _note(path, lock_error, target, taken)
-    raise lock_error
+def _mtime(target: Path) -> float | None:
+    try:
+        return target.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
-def _note(path: str, lock_error: WorkbenchError, target: Path, taken: float) -> str:
+def _note(path: str, lock_error: WorkbenchError, taken: float) -> str:
     from workbench.store.errors import describe_pid, lock_holder
 
     pid = lock_holder(str(lock_error.__cause__ or lock_error))
     who = describe_pid(pid) if pid is not None else "another process"
     age = max(0.0, time.time() - taken)
     return (f"{path} is being written by {who}; reading its snapshot of {age:.1f} s ago "
-            f"({target}): everything committed up to then, nothing after.")
+            f"({snapshot_path(path)}): everything committed up to then, nothing after.")

@@ -112,9 +112,11 @@ def batches(rel: duckdb.DuckDBPyRelation, rows: int = BATCH_ROWS) -> pa.RecordBa
 
 
 def run_readonly_sql(db_path: str | Path | None, sql: str, params: Params = None,
-                     timeout: float | None = None) -> pl.DataFrame:
-    """Run one read-only statement against the trace database at ``db_path``."""
-    return stream_readonly_sql(db_path, sql, lambda rel: rel.pl(), params, timeout)
+                     timeout: float | None = None,
+                     on_note: Callable[[str], None] | None = None) -> pl.DataFrame:
+    """Run one read-only statement against the trace database at ``db_path`` (see
+    :func:`stream_readonly_sql` for ``timeout`` and ``on_note``)."""
+    return stream_readonly_sql(db_path, sql, lambda rel: rel.pl(), params, timeout, on_note)
 
 
 def stream_readonly_sql(db_path: str | Path | None, sql: str,
@@ -157,7 +159,8 @@ def _connect_for_reading(path: str, on_note: Callable[[str], None] | None
         from workbench.store.snapshot import connect_snapshot
 
         con, note = connect_snapshot(path, exc)
-    (on_note or log.warning)(note)
+    if note is not None:
+        (on_note or log.warning)(note)
     return con
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +33,12 @@ import duckdb
 import polars as pl
 
 from workbench.backends.base import WorkbenchError
-from workbench.store.errors import make_parent, translate_open_error
+from workbench.store.errors import (
+    held_by_readers,
+    lock_holder,
+    make_parent,
+    translate_open_error,
+)
 from workbench.store.migrations import MIGRATIONS, migrate
 from workbench.store.textcodec import loads_json
 
@@ -43,6 +49,9 @@ BASE_CONFIG: dict[str, Any] = {
     "enable_external_access": False,
     "lock_configuration": True,
 }
+READER_WAIT_S = 10.0
+"""How long a read-write open waits for other processes that only read the file (each
+holds it for one query) before it reports the lock (or spools)."""
 TABLES = ("runs", "run_status", "samples", "paths", "votes", "rounds", "path_requests")
 
 _OPEN: dict[str, weakref.WeakSet[Store]] = {}
@@ -84,10 +93,19 @@ def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """A locked-down DuckDB connection; open-time failures become WorkbenchErrors."""
     if read_only and path == MEMORY:
         raise WorkbenchError("An in-memory database cannot be opened read-only.")
-    try:
-        return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
-    except duckdb.Error as exc:
-        raise translate_open_error(path, exc, read_only) from exc
+    waited_until = time.monotonic() + READER_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
+        except duckdb.Error as exc:
+            if read_only or time.monotonic() > waited_until or not _readers_only(path, exc):
+                raise translate_open_error(path, exc, read_only) from exc
+        time.sleep(0.05)  # readers hold the file for one query: the writer waits them out
+
+
+def _readers_only(path: str, exc: duckdb.Error) -> bool:
+    pid = lock_holder(str(exc))
+    return pid is not None and pid != os.getpid() and held_by_readers(path)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -111,6 +129,7 @@ class Store:
         self.closed = False
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closers: list[Callable[[], None]] = []
+        self._after: list[Callable[[], None]] = []
         self.snapshot_of: str | None = None  # the file this is a reader's snapshot of
         self.note: str | None = None  # what the user was told at open (spool, snapshot)
 
@@ -171,6 +190,8 @@ class Store:
         from workbench.store.snapshot import connect_snapshot, snapshot_path
 
         con, note = connect_snapshot(target, exc)
+        if note is None:  # the writer closed the file meanwhile: this is the file itself
+            return cls._finish_open(con, target, True)
         store = cls._finish_open(con, str(snapshot_path(target)), True)
         store.snapshot_of, store.note = target, note
         (on_note or logging.getLogger("workbench.store").warning)(note)
@@ -205,6 +226,10 @@ class Store:
         """Run ``callback`` first when the Store closes (recorders commit what they hold)."""
         self._closers.append(callback)
 
+    def after_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the database is closed (release what must outlive it)."""
+        self._after.append(callback)
+
     def remove_on_close(self, callback: Callable[[], None]) -> None:
         if callback in self._closers:
             self._closers.remove(callback)
@@ -225,6 +250,8 @@ class Store:
             cur.close()
         self._cursors.clear()
         self.con.close()
+        for callback in self._after:
+            callback()
         _OPEN.get(self._key(), weakref.WeakSet()).discard(self)
         if failure is not None:
             raise failure
