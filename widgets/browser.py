@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 MAX_ROWS = 200
 ANY = "(any)"
+SQL_TIMEOUT_S = 5.0
+"""Time limit of SQL typed in the browser (a runaway query must not freeze the kernel)."""
 
 RUNS_SQL = """
 SELECT r.run_id, r.created_at, r.technique, r.model, r.task, r.budget_tokens,
@@ -94,6 +96,8 @@ def sample_events(events: list[Event], sample_id: str | None) -> list[Event]:
 class TraceBrowser(W.VBox):
     """Runs table with filters, a SQL box, and a detail view of the clicked row."""
 
+    sql_timeout_s: float | None = SQL_TIMEOUT_S  # set per browser for heavier queries
+
     def __init__(self, store: Store | None, *, task: str | None = None, model: str | None = None,
                  **kwargs: Any) -> None:
         self.store = store
@@ -146,7 +150,7 @@ class TraceBrowser(W.VBox):
     def run_sql(self, sql: str) -> pl.DataFrame:
         """User SQL through the store's read-only path (errors shown, never raised)."""
         self.showing_runs = False
-        return self._show(lambda store: store.sql(sql))
+        return self._show(lambda store: store.sql(sql, timeout=self.sql_timeout_s))
 
     def _show(self, query: Callable[[Store], pl.DataFrame]) -> pl.DataFrame:
         if self.store is None:

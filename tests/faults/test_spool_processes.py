@@ -133,14 +133,17 @@ def test_without_spool_the_error_names_the_holder_and_what_to_do(
     db = tmp_path / "main.duckdb"
     sweep = tmp_path / "s.toml"
     sweep.write_text('name = "s"\n[[techniques]]\ntechnique = "cot"\n')
-    for args in (["run", "--no-spool", "--db", str(db)], ["sweep", str(sweep), "--db", str(db)],
-                 ["sql", "SELECT 1", "--db", str(db)]):
+    for args in (["run", "--no-spool", "--db", str(db)], ["sweep", str(sweep), "--db", str(db)]):
         done = cli(*args, timeout=120)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         err = " ".join(done.stderr.split())
         assert f"PID {kernel.proc.pid}" in err and "Traceback" not in err
         assert "--db" in err and "Stop that process" in err
     assert pending_spools(db) == []
+    # a reader is not refused: it reads the writer's published snapshot, and says so
+    done = cli("sql", "SELECT 1 AS one", "--db", str(db), timeout=120)
+    assert done.returncode == 0 and "one" in done.stdout, done.stderr
+    assert "snapshot" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_spool_is_merged_on_open_exactly_once_even_after_a_crash(tmp_path: Path) -> None:

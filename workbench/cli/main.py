@@ -157,19 +157,58 @@ def demo(db: DbOpt = None,
 @guarded
 def sql(query: Annotated[str, typer.Argument(help="one read-only SQL statement")],
         db: DbOpt = None,
-        fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+        fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet "
+                                                          "(csv/json/parquet stream every row)")
+                       ] = "table",
+        out: Annotated[str | None, typer.Option("--out", "-o", help="write csv/json/parquet "
+                                                                    "to this file")] = None,
+        timeout: Annotated[float, typer.Option(help="interrupt the query after this many "
+                                                    "seconds (0: no limit; Ctrl-C always "
+                                                    "stops it)")] = 0,
+        max_rows: Annotated[int, typer.Option(help="rows shown by --format table")] = 50,
         ) -> None:
-    """Run read-only SQL on the trace store (no file access, no extensions, no writes)."""
-    from workbench.store.sql import run_readonly_sql
-    from workbench.summary import print_table
+    """Run read-only SQL on the trace store (no file access, no extensions, no writes).
 
-    df = run_readonly_sql(db or default_db(), query)
-    if fmt == "csv":
-        sys.stdout.write(df.write_csv())
-    elif fmt == "json":
-        sys.stdout.write(df.write_json() + "\n")
-    else:
-        print_table(df)
+    Exit codes: 0 done, 2 bad query or file, 124 time limit reached, 130 Ctrl-C."""
+    from workbench.cli.sql_output import writer_for
+    from workbench.store.sql import stream_readonly_sql
+    from workbench.store.sqlguard import SqlInterrupted, SqlTimeout
+
+    consume = writer_for(fmt, out, max_rows)
+    try:
+        note = stream_readonly_sql(db or default_db(), query, consume, timeout=timeout,
+                                   on_note=_sql_note)
+    except SqlTimeout as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(124) from None
+    except SqlInterrupted as exc:
+        typer.secho(str(exc), fg="yellow", err=True)
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        if not _broken_pipe(exc):
+            fail(f"writing the result failed: {exc}")
+        _silence_stdout()  # `workbench sql ... | head`: the reader stopped listening
+        raise typer.Exit(141) from None
+    if note:
+        typer.secho(f"note: {note}", fg="yellow", err=True)
+
+
+def _sql_note(message: str) -> None:
+    typer.secho(f"note: {message}", fg="yellow", err=True)
+
+
+def _broken_pipe(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno == errno.EPIPE or "Broken pipe" in str(exc)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so exit does not fail flushing it."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 @app.command("runs")

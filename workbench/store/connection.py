@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ import duckdb
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.store.errors import translate_open_error
+from workbench.store.errors import held_by_readers, lock_holder, translate_open_error
 from workbench.store.migrations import MIGRATIONS, check_not_newer, migrate
 
 
@@ -32,8 +33,12 @@ class OpenStore(Protocol):
 
     def close(self) -> None: ...
 
-    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-            ) -> pl.DataFrame: ...
+    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+            timeout: float | None = None) -> pl.DataFrame: ...
+
+    def cursor(self) -> duckdb.DuckDBPyConnection: ...
+
+    def release(self, cur: duckdb.DuckDBPyConnection) -> None: ...
 
 
 MEMORY = ":memory:"
@@ -43,6 +48,9 @@ BASE_CONFIG: dict[str, Any] = {
     "enable_external_access": False,
     "lock_configuration": True,
 }
+READER_WAIT_S = 10.0
+"""How long a read-write open waits for other processes that only read the file (each
+holds it for one query) before it reports the lock (or spools)."""
 TABLES = ("runs", "run_status", "samples", "paths", "votes", "rounds", "path_requests")
 
 _OPEN: dict[str, weakref.WeakSet[OpenStore]] = {}
@@ -90,13 +98,25 @@ def unregister_open(key: str, store: OpenStore) -> None:
 
 
 def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A locked-down DuckDB connection; open-time failures become WorkbenchErrors."""
+    """A locked-down DuckDB connection; open-time failures become WorkbenchErrors.
+
+    A read-write open waits up to :data:`READER_WAIT_S` for processes that only read the
+    file (each holds it for one query) before it reports the lock."""
     if read_only and path == MEMORY:
         raise WorkbenchError("An in-memory database cannot be opened read-only.")
-    try:
-        return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
-    except duckdb.Error as exc:
-        raise translate_open_error(path, exc, read_only) from exc
+    waited_until = time.monotonic() + READER_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=dict(BASE_CONFIG))
+        except duckdb.Error as exc:
+            if read_only or time.monotonic() > waited_until or not _readers_only(path, exc):
+                raise translate_open_error(path, exc, read_only) from exc
+        time.sleep(0.05)  # readers hold the file for one query: the writer waits them out
+
+
+def _readers_only(path: str, exc: duckdb.Error) -> bool:
+    pid = lock_holder(str(exc))
+    return pid is not None and pid != os.getpid() and held_by_readers(path)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

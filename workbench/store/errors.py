@@ -7,7 +7,9 @@ be replayed, the file is not a DuckDB database of our version).
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from workbench.errors import WorkbenchError
 
@@ -64,3 +66,54 @@ def translate_open_error(path: str, exc: Exception, read_only: bool) -> Workbenc
             f"{path} is not a trace database this DuckDB can read ({msg.splitlines()[0]}). "
             "Check the path; a file written by another DuckDB major version needs that version.")
     return WorkbenchError(f"Could not open the trace database {path}: {msg}")
+
+
+def make_parent(target: str) -> None:
+    """Create the folder of a new database file, or say clearly why it cannot be."""
+    parent = Path(target).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WorkbenchError(f"Cannot create the trace database {target}: {parent} (or a "
+                             "folder above it) is a file, not a folder. Choose another "
+                             "path with --db / WORKBENCH_DB.") from None
+    except OSError as exc:
+        raise WorkbenchError(f"Cannot create the trace database {target}: creating the "
+                             f"folder {parent} failed ({exc.strerror or exc}). Choose a "
+                             "path you can write with --db / WORKBENCH_DB.") from None
+    if not os.access(parent, os.W_OK | os.X_OK) and not os.path.exists(target):
+        raise WorkbenchError(f"Cannot create the trace database {target}: the folder "
+                             f"{parent} is not writable by this user. Choose a path you "
+                             "can write with --db / WORKBENCH_DB.")
+
+
+def held_by_readers(path: str) -> bool:
+    """True when the lock on ``path`` that another process holds is a shared (reader) lock.
+
+    DuckDB locks its file with POSIX record locks: readers take a shared lock, the writer
+    an exclusive one, so ``F_GETLK`` tells a short-lived reader (``workbench sql``, a
+    snapshot-less poll) from a writer. Only called when the lock error names another
+    process: opening and closing a second descriptor would drop this process's own POSIX
+    locks on the file."""
+    import fcntl
+    import struct
+
+    layout = "hh4xqqi4x"  # struct flock on Linux x86-64 / aarch64
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        probe = struct.pack(layout, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        kind = struct.unpack(layout, fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+    except (OSError, struct.error):
+        return False
+    finally:
+        os.close(fd)
+    return bool(kind == fcntl.F_RDLCK)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True when opening failed because another process holds the file."""
+    text = f"{exc} {exc.__cause__ or ''}"
+    return "Could not set lock" in text or "in use by another process" in text

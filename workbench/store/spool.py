@@ -42,7 +42,12 @@ import duckdb
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.store.errors import describe_pid, lock_holder
+from workbench.store.errors import (  # noqa: F401  (is_lock_error: re-exported)
+    describe_pid,
+    is_lock_error,
+    lock_holder,
+)
+from workbench.store.snapshot import commit_lock
 
 log = logging.getLogger("workbench.store")
 SUFFIX = ".spool"
@@ -54,6 +59,7 @@ class SpoolStore(AbstractContextManager["SpoolStore"], Protocol):
 
     path: str
     read_only: bool
+    note: str | None
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
               frames: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame: ...
@@ -88,18 +94,18 @@ def main_path_of(store: SpoolStore) -> str | None:
     return str(parent)[: -len(SUFFIX)] if parent.name.endswith(SUFFIX) else None
 
 
-def is_lock_error(exc: BaseException) -> bool:
-    """True when opening failed because another process holds the file."""
-    text = f"{exc} {exc.__cause__ or ''}"
-    return "Could not set lock" in text or "in use by another process" in text
-
-
-def new_spool_path(main_path: str) -> Path:
-    """Where a new spool for ``main_path`` goes (its folder is created)."""
+def open_spool(main_path: str, reason: BaseException, open_store: Opener,
+               on_note: Callable[[str], None] | None = None) -> SpoolStore:
+    """A new spool store for ``main_path`` (locked by another process, see ``reason``),
+    opened with ``open_store`` (``Store.open``); the user is told once: through
+    ``on_note`` if given, else a log warning. ``store.note`` keeps the message."""
     folder = spool_dir(main_path)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}.duckdb"
-    return folder / name
+    store = open_store(folder / name)
+    store.note = spool_notice(main_path, store.path, reason)
+    (on_note or log.warning)(store.note)
+    return store
 
 
 def spool_notice(main_path: str, spool_path: str, reason: BaseException) -> str:
@@ -191,6 +197,8 @@ def _merge(source: SpoolStore, target: SpoolStore) -> tuple[tuple[str, ...], int
     wanted = _tables(target)
     cur = target.cursor()
     rows = 0
+    lock = commit_lock(target.path)  # no reader snapshot mid-merge (store/snapshot.py)
+    lock.acquire()
     try:
         cur.execute("BEGIN TRANSACTION")
         for table, columns in _tables(source).items():
@@ -211,6 +219,7 @@ def _merge(source: SpoolStore, target: SpoolStore) -> tuple[tuple[str, ...], int
         cur.execute("ROLLBACK")
         raise
     finally:
+        lock.release()
         target.release(cur)
     merged = tuple(r for r in spool_runs if r not in present)
     return merged, rows, tuple(sorted(present))

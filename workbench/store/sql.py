@@ -16,23 +16,36 @@ Where it runs: if this process already has the file open (a notebook holding a S
 second DuckDB instance on the same file is impossible in-process, so the SQL runs on a
 fresh cursor of that Store (same lockdown, it is per database). Otherwise a separate
 read-only connection is opened; while another process writes the file, DuckDB refuses
-it and the error names that process.
+it, and the statement runs on the snapshot that writer publishes
+(:mod:`workbench.store.snapshot`), with a note saying how old it is.
+
+Runaway statements: every user statement has an optional time limit and stops on Ctrl-C
+(:mod:`workbench.store.sqlguard`); results can be consumed as a stream of record batches
+(:func:`stream_readonly_sql`, :func:`batches`) so that a large CSV/Parquet export does not
+materialise the whole result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from workbench.errors import WorkbenchError
 from workbench.store.connection import canonical, connect, open_store_for
+from workbench.store.sqlguard import guarded
 
 ALLOWED = frozenset({"SELECT", "EXPLAIN"})
 Params = Sequence[Any] | Mapping[str, Any] | None
+T = TypeVar("T")
+BATCH_ROWS = 50_000
+"""Rows per streamed record batch (a few MB for typical trace rows)."""
+log = logging.getLogger("workbench.store")
 
 
 def check_readonly_sql(sql: str) -> None:
@@ -53,35 +66,107 @@ def check_readonly_sql(sql: str) -> None:
                              "written only by the recorder.")
 
 
-def run_on_connection(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None
-                      ) -> pl.DataFrame:
-    """Run checked user SQL on ``con`` in a read-only transaction that is rolled back."""
+def run_on_connection(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None,
+                      timeout: float | None = None) -> pl.DataFrame:
+    """Run checked user SQL on ``con`` in a read-only transaction that is rolled back;
+    interrupted after ``timeout`` seconds or on Ctrl-C (see :mod:`workbench.store.sqlguard`)."""
+    return stream_on_connection(con, sql, lambda rel: rel.pl(), params, timeout)
+
+
+def stream_on_connection(con: duckdb.DuckDBPyConnection, sql: str,
+                         consume: Callable[[duckdb.DuckDBPyRelation], T],
+                         params: Params = None, timeout: float | None = None) -> T:
+    """Like :func:`run_on_connection`, but ``consume`` gets the query's relation and reads
+    it however it likes (``batches(rel)`` streams record batches in bounded memory); the
+    time limit covers the whole consumption."""
     check_readonly_sql(sql)
     con.execute("BEGIN TRANSACTION READ ONLY")
     try:
-        return con.sql(sql, params=params).pl()
+        return guarded(con, lambda: consume(con.sql(sql, params=params)), timeout)
     except duckdb.Error as exc:
         raise WorkbenchError(f"SQL error: {_first_lines(exc)}") from exc
     finally:
+        _rollback(con)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """End the read-only transaction; a result left open by a consumer that stopped
+    early (a broken pipe) is dropped first. Nothing was written, so nothing is lost."""
+    try:
         con.execute("ROLLBACK")
+    except duckdb.Error:
+        import gc
+
+        gc.collect()  # frees an abandoned Arrow stream still holding the result
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            log.debug("rollback of a read-only statement failed: %s", exc)
 
 
-def run_readonly_sql(db_path: str | Path | None, sql: str, params: Params = None
-                     ) -> pl.DataFrame:
-    """Run one read-only statement against the trace database at ``db_path``."""
+Relation = duckdb.DuckDBPyRelation
+"""The result a ``stream_readonly_sql`` consumer receives (named here so that callers
+outside the store need not import duckdb)."""
+
+
+def batches(rel: duckdb.DuckDBPyRelation, rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
+    """The relation's result as a stream of Arrow record batches (DuckDB streams them:
+    memory stays bounded by a few batches whatever the result size)."""
+    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+    return reader(rows)
+
+
+def run_readonly_sql(db_path: str | Path | None, sql: str, params: Params = None,
+                     timeout: float | None = None,
+                     on_note: Callable[[str], None] | None = None) -> pl.DataFrame:
+    """Run one read-only statement against the trace database at ``db_path`` (see
+    :func:`stream_readonly_sql` for ``timeout`` and ``on_note``)."""
+    return stream_readonly_sql(db_path, sql, lambda rel: rel.pl(), params, timeout, on_note)
+
+
+def stream_readonly_sql(db_path: str | Path | None, sql: str,
+                        consume: Callable[[duckdb.DuckDBPyRelation], T],
+                        params: Params = None, timeout: float | None = None,
+                        on_note: Callable[[str], None] | None = None) -> T:
+    """Run one read-only statement on the file at ``db_path`` and hand its relation to
+    ``consume``. If another process is writing the file, the statement runs on the
+    writer's latest published snapshot (see :mod:`workbench.store.snapshot`) and
+    ``on_note`` (default: a log warning) is told how old that snapshot is."""
     check_readonly_sql(sql)
     store = open_store_for(db_path)
     if store is not None:
-        return store.sql(sql, params)
+        cur = store.cursor()
+        try:
+            return stream_on_connection(cur, sql, consume, params, timeout)
+        finally:
+            store.release(cur)
     path = canonical(db_path)
     if path == ":memory:":
         raise WorkbenchError("A ':memory:' database exists only inside its Store; use "
                              "store.sql(...) on it.")
-    con = connect(path, read_only=True)
+    con = _connect_for_reading(path, on_note)
     try:
-        return run_on_connection(con, sql, params)
+        return stream_on_connection(con, sql, consume, params, timeout)
     finally:
         con.close()
+
+
+def _connect_for_reading(path: str, on_note: Callable[[str], None] | None
+                         ) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``path``, or to its snapshot while a writer holds it."""
+    from workbench.store.errors import is_lock_error
+
+    try:
+        return connect(path, read_only=True)
+    except WorkbenchError as exc:
+        if not is_lock_error(exc):
+            raise
+        from workbench.store.snapshot import connect_snapshot
+
+        con, note = connect_snapshot(path, exc)
+    if note is not None:
+        (on_note or log.warning)(note)
+    return con
 
 
 def _first_lines(exc: Exception, n: int = 6) -> str:

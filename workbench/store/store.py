@@ -42,6 +42,7 @@ from workbench.store.connection import (  # noqa: F401  (re-exported: the store'
     schema_version,
     table_counts,
 )
+from workbench.store.errors import make_parent
 from workbench.store.sql import run_on_connection
 from workbench.store.textcodec import loads_json
 
@@ -65,28 +66,44 @@ class Store:
         self.closed = False
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._closers: list[Callable[[], None]] = []
+        self._after: list[Callable[[], None]] = []
+        self.snapshot_of: str | None = None  # the file this is a reader's snapshot of
+        self.note: str | None = None  # what the user was told at open (spool, snapshot)
 
     # ---- lifecycle -------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path | None = None, read_only: bool = False, *,
-             spool_if_locked: bool = False) -> Store:
+             spool_if_locked: bool = False,
+             on_note: Callable[[str], None] | None = None) -> Store:
         """Open (creating and migrating if read-write) the database at ``path``.
 
         ``path`` defaults to ``$WORKBENCH_DB`` or ``./traces.duckdb``; ``":memory:"`` gives a
         throw-away database (tests, demos). With ``spool_if_locked``, a file held by another
         process gives a spool store next to it instead of an error, and a read-write open
-        merges waiting spools (see :mod:`workbench.store.spool`)."""
+        merges waiting spools (see :mod:`workbench.store.spool`). A read-only open of a file
+        another process is writing opens the snapshot that writer publishes
+        (:mod:`workbench.store.snapshot`; ``store.snapshot_of`` names the file). Either
+        way the user is told (``on_note``, default a log warning) and ``store.note`` keeps
+        the message."""
         target = canonical(path)
         if target != MEMORY and not read_only:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            make_parent(target)
         try:
             con = connect(target, read_only)
         except WorkbenchError as exc:
             if spool_if_locked and not read_only and spool.is_lock_error(exc):
-                store = cls.open(spool.new_spool_path(target))
-                _log.warning("%s", spool.spool_notice(target, store.path, exc))
-                return store
+                return spool.open_spool(target, exc, cls.open, on_note)  # type: ignore[return-value]
+            if read_only and spool.is_lock_error(exc):
+                return cls._open_snapshot(target, exc, on_note)
             raise
+        return cls._finish_open(con, target, read_only)
+
+    @classmethod
+    def _finish_open(cls, con: duckdb.DuckDBPyConnection, target: str, read_only: bool
+                     ) -> Store:
+        """Check/migrate the schema, register the store, merge spools, start publishing."""
+        from workbench.store import snapshot, spool
+
         try:
             check_schema(con, target, read_only)
         except BaseException:
@@ -96,10 +113,25 @@ class Store:
         connection.register_open(store._key(), store)
         if target != MEMORY and not read_only:
             spool.ingest_on_open(store, cls.open)
-            if spool.main_path_of(store) is None:  # a spool is new: nothing to check
+            if spool.main_path_of(store) is None:  # a spool: new, and no readers to serve
                 from workbench.store.liveness import mark_on_open
 
                 mark_on_open(store)
+                snapshot.start_publisher(store)
+        return store
+
+    @classmethod
+    def _open_snapshot(cls, target: str, exc: WorkbenchError,
+                       on_note: Callable[[str], None] | None) -> Store:
+        """The writer's snapshot of ``target``, read-only (see ``open``)."""
+        from workbench.store.snapshot import connect_snapshot, snapshot_path
+
+        con, note = connect_snapshot(target, exc)
+        if note is None:  # the writer closed the file meanwhile: this is the file itself
+            return cls._finish_open(con, target, True)
+        store = cls._finish_open(con, str(snapshot_path(target)), True)
+        store.snapshot_of, store.note = target, note
+        (on_note or _log.warning)(note)
         return store
 
     def ingest_spools(self) -> list[spool.Ingested]:
@@ -129,6 +161,10 @@ class Store:
         """Run ``callback`` first when the Store closes (recorders commit what they hold)."""
         self._closers.append(callback)
 
+    def after_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the database is closed (release what must outlive it)."""
+        self._after.append(callback)
+
     def remove_on_close(self, callback: Callable[[], None]) -> None:
         if callback in self._closers:
             self._closers.remove(callback)
@@ -149,6 +185,8 @@ class Store:
             cur.close()
         self._cursors.clear()
         self.con.close()
+        for callback in self._after:
+            callback()
         connection.unregister_open(self._key(), self)
         if failure is not None:
             raise failure
@@ -187,13 +225,17 @@ class Store:
         finally:
             cur.close()
 
-    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-            ) -> pl.DataFrame:
-        """Run user-typed SQL: one read-only statement, no file access, no writes."""
+    def sql(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+            timeout: float | None = None) -> pl.DataFrame:
+        """Run user-typed SQL: one read-only statement, no file access, no writes.
+
+        ``timeout`` (seconds; ``None`` for no limit) interrupts a runaway statement with
+        :class:`workbench.store.sqlguard.SqlTimeout`; a kernel interrupt (Ctrl-C) stops it
+        at once with :class:`~workbench.store.sqlguard.SqlInterrupted`."""
         self._check_open()
         cur = self.con.cursor()
         try:
-            return run_on_connection(cur, sql, params)
+            return run_on_connection(cur, sql, params, timeout)
         finally:
             cur.close()
 

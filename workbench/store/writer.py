@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.store.snapshot import commit_lock
 from workbench.store.store import Store
 
 Row = tuple[Any, ...]
@@ -157,19 +158,20 @@ class Writer:
     def _write(self, batch: Batch) -> None:
         """One transaction, one appender flush per non-empty table."""
         cur = self._cur
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            for table, rows in batch.rows.items():
-                if rows:
-                    appender = self._appender(table)
-                    appender.append_rows(rows)
-                    appender.flush()
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            for appender in self._appenders.values():
-                appender.clear()
-            raise
+        with commit_lock(self.store.path):  # no snapshot copy mid-commit (store/snapshot.py)
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for table, rows in batch.rows.items():
+                    if rows:
+                        appender = self._appender(table)
+                        appender.append_rows(rows)
+                        appender.flush()
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                for appender in self._appenders.values():
+                    appender.clear()
+                raise
 
     def _appender(self, table: str) -> Any:
         found = self._appenders.get(table)
