@@ -127,11 +127,16 @@ def _describe(exc):
     return [type(exc).__name__, str(exc)[:_ERR_CHARS]]
 
 
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the candidate may have replaced or closed it
+            pass
+
+
 def _print_traceback():
-    try:
-        sys.stdout.flush()
-    except BaseException:  # noqa: BLE001
-        pass
+    _flush()
     try:
         import traceback  # only on the error path: it costs start-up time otherwise
 
@@ -159,6 +164,7 @@ def run_candidate(cfg, job):
         try:
             call = recv(req)
         except EOFError:
+            _flush()
             os._exit(0)
         try:
             args, kwargs = decode(call[0]), decode(call[1])
@@ -283,11 +289,7 @@ def main():
         os._exit(3)
     role = {"candidate": run_candidate, "checker": run_checker, "program": run_program}
     role[cfg["role"]](cfg, job)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:  # noqa: BLE001
-        pass
+    _flush()
     os._exit(0)
 
 
