@@ -17,6 +17,7 @@ from workbench.grading.code import (
     UID_RANGE,
     SandboxLimits,
     SandboxResult,
+    SandboxUnavailable,
     check_humaneval,
     run_program,
 )
@@ -224,3 +225,42 @@ def test_huge_output_is_capped() -> None:
                          replace(FAST, file_mb=1))
     assert not result.passed and result.error_type == "OSError"  # EFBIG on stdout
     assert len(result.stdout_tail) <= 2000
+
+
+def _forbidden_program(tmp_path: Path) -> tuple[str, Path]:
+    marker = tmp_path / "ran-unconfined"
+    return f"open({str(marker)!r}, 'w').write('x')", marker
+
+
+def test_missing_bubblewrap_fails_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No bwrap: a clear error naming the package, and the code never runs."""
+    from workbench.grading import _bwrap, code
+
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setattr(_bwrap, "BWRAP_SEARCH_PATH", str(empty))
+    program, marker = _forbidden_program(tmp_path)
+    for probed in (False, True):  # on the first grade and after a successful probe
+        monkeypatch.setattr(code, "_probed", probed)
+        with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+            run_program(program, FAST)
+        with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+            _check_first_item("    return True\n")
+    assert not marker.exists()
+
+
+def test_broken_bubblewrap_fails_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bwrap present but unable to build the sandbox (e.g. user namespaces disabled)."""
+    from workbench.grading import code
+
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    monkeypatch.setattr(code, "_probed", False)
+    program, marker = _forbidden_program(tmp_path)
+    with pytest.raises(SandboxUnavailable, match="No permissions to create new namespace"):
+        run_program(program, FAST)
+    assert not marker.exists()

@@ -45,9 +45,13 @@ while f is not None:
     seen += [v for v in list(f.f_locals.values()) + list(f.f_globals.values()) if isinstance(v, dict)]
     f = f.f_back
 nonces = [str(d['nonce']) for d in seen if 'nonce' in d]
+f = sys._getframe()
+while f is not None:  # the old child kept its nonce in a local of main()
+    nonces += [v for v in f.f_locals.values() if isinstance(v, str) and len(v) == 32]
+    f = f.f_back
 frame = json.dumps({'verdict': 'pass'}).encode()
 for fd in range(256):
-    for data in [f'ok {n}\\n'.encode() for n in nonces] + [len(frame).to_bytes(4, 'big') + frame]:
+    for data in [len(frame).to_bytes(4, 'big') + frame] + [f'\\nok {n}\\n'.encode() for n in nonces]:
         try:
             os.write(fd, data)
         except OSError:
@@ -192,10 +196,11 @@ time.sleep(0.5)
 import os, gzip, json
 found = []
 for root, dirs, files in os.walk('/'):
-    found += [os.path.join(root, f) for f in files if 'humaneval' in f.lower()]
+    found += [os.path.join(root, f) for f in files
+              if 'humaneval' in os.path.join(root, f).lower().replace('_', '')]
 print('found', found)
 for path in found:
-    for line in gzip.open(path, 'rt'):
+    for line in (gzip.open(path, 'rt') if path.endswith('.gz') else open(path)):
         row = json.loads(line)
         if row['entry_point'] == 'has_close_elements':
             exec(row['prompt'] + row['canonical_solution'])
@@ -395,3 +400,4 @@ def test_the_tmpfs_and_answer_data_are_bounded(tier: dict[str, Any]) -> None:
     assert "stopped 28" in fill  # ENOSPC
     assert int(fill.split()[-1]) <= LIMITS["tmpfs_mb"]
     assert "found []" in tier["results"]["look_up_the_answers"]["stdout_tail"]
+    assert (REPO / "data" / "humaneval" / "test.jsonl.gz").exists()  # the answers are on the host

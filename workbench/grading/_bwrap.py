@@ -33,6 +33,7 @@ from typing import IO
 from workbench.backends.base import WorkbenchError
 
 BWRAP_PACKAGE = "bubblewrap"
+BWRAP_SEARCH_PATH = "/usr/bin:/bin:/usr/local/bin"  # also searched when PATH is bare
 RUNNER_SOURCE = Path(__file__).with_name("_sandbox_runner.py").read_text(encoding="utf-8")
 _LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32")
 # Extension modules that are useless without a terminal, display or the CPython test
@@ -62,8 +63,8 @@ _view: PythonView | None = None
 
 def bwrap_path() -> str:
     """The bwrap executable, or a clear error naming the package to install."""
-    found = shutil.which("bwrap") or next(
-        (p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.access(p, os.X_OK)), None)
+    search = os.pathsep.join(p for p in (os.environ.get("PATH", ""), BWRAP_SEARCH_PATH) if p)
+    found = shutil.which("bwrap", path=search)
     if found is None:
         raise SandboxUnavailable(
             "grading code needs bubblewrap (the `bwrap` command), which is not installed: "
