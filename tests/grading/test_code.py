@@ -50,6 +50,26 @@ def test_all_canonical_solutions_pass(humaneval: list[Problem]) -> None:
     assert len(results) == 164
 
 
+def test_wrong_solutions_fail_on_a_sample(humaneval: list[Problem]) -> None:
+    """Honest but wrong code: a constant answer, and another item's canonical solution
+    renamed to this entry point (right shape, wrong function)."""
+    sample = humaneval[::8]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda p: _check(p, "    return None\n"), sample))
+        swapped = list(pool.map(lambda ip: _check(ip[1], _other_solution(humaneval, ip[0] * 8)),
+                                enumerate(sample)))
+    passed = [p.id for p, r in zip(sample * 2, results + swapped, strict=True) if r.passed]
+    assert passed == [] and len(sample) == 21
+
+
+def _other_solution(humaneval: list[Problem], i: int) -> str:
+    """Item ``i + 1``'s prompt and canonical solution, with its entry point renamed."""
+    p, other = humaneval[i], humaneval[(i + 1) % len(humaneval)]
+    code = other.meta["prompt"] + other.answer
+    return "```python\n" + code.replace(f"def {other.meta['entry_point']}(",
+                                         f"def {p.meta['entry_point']}(") + "```"
+
+
 def test_broken_solutions_fail(humaneval: list[Problem]) -> None:
     p = humaneval[0]
     cases = {

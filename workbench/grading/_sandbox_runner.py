@@ -84,7 +84,7 @@ def encode(value):
     if value is None or isinstance(value, bool):
         return ["v", value]
     if isinstance(value, int):
-        return ["i", str(int(value))]
+        return ["i", hex(int(value))]  # hex: no limit on the number of digits
     if isinstance(value, float):
         return ["f", repr(float(value))]
     if isinstance(value, complex):
@@ -98,13 +98,17 @@ def encode(value):
             return [tag, [encode(v) for v in value]]
     if isinstance(value, dict):
         return ["d", [[encode(k), encode(v)] for k, v in value.items()]]
+    if isinstance(value, range):
+        return ["r", hex(value.start), hex(value.stop), hex(value.step)]
+    if hasattr(type(value), "__next__"):  # a generator or map object: its items, as an
+        return ["it", [encode(v) for v in value]]  # iterator again on the other side
     raise TypeError(f"a {type(value).__name__} cannot cross the sandbox boundary "
                     "(only None, bool, int, float, complex, str, bytes, tuple, list, "
-                    "set, frozenset and dict)")
+                    "set, frozenset, dict, range and iterators of these)")
 
 
 _SEQUENCES = {"t": tuple, "l": list, "F": frozenset, "S": set}
-_SCALARS = {"i": int, "f": float, "s": str, "y": bytes.fromhex}
+_SCALARS = {"i": lambda text: int(text, 16), "f": float, "s": str, "y": bytes.fromhex}
 
 
 def decode(node):
@@ -120,6 +124,10 @@ def decode(node):
         return _SEQUENCES[tag](decode(v) for v in node[1])
     if tag == "d" and type(node[1]) is list:
         return {decode(k): decode(v) for k, v in node[1]}
+    if tag == "r" and len(node) == 4 and all(type(v) is str for v in node[1:]):
+        return range(*(int(v, 16) for v in node[1:]))
+    if tag == "it" and type(node[1]) is list:
+        return iter([decode(v) for v in node[1]])
     raise ValueError(f"malformed value from the sandbox: tag {tag!r}")
 
 
