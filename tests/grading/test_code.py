@@ -198,6 +198,32 @@ def _busiest_sandbox_uid() -> int:
     return max(counts.values(), default=0)
 
 
+def test_ordinary_standard_library_features_still_work() -> None:
+    """The seccomp filter and limits leave honest code alone: threads (clone3 falls back
+    to clone), fork and wait, a child interpreter, multiprocessing, asyncio."""
+    program = """
+import asyncio, multiprocessing, os, subprocess, sys, threading
+out = []
+threads = [threading.Thread(target=out.append, args=(i,)) for i in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+assert os.waitpid(pid, 0)[1] >> 8 == 7
+assert subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True).stdout == b'42\\n'
+with multiprocessing.get_context('fork').Pool(2) as pool:
+    assert pool.map(abs, [-1, -2]) == [1, 2]
+async def three():
+    return 3
+assert asyncio.run(three()) == 3
+print(sorted(out))
+"""
+    result = run_program(program, replace(FAST, wall_s=15, cpu_s=10))
+    assert result.passed, result
+    assert result.stdout_tail == "[0, 1, 2, 3]\n"
+
+
 def test_fork_bomb_is_contained() -> None:
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except Exception:\n        pass\n"
     limits = replace(FAST, wall_s=3, max_procs=16)

@@ -210,6 +210,17 @@ for path in found:
 import os
 print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
 """,
+    "new_namespaces_and_ptrace": """
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+for name, flag in (('user', 0x10000000), ('mount', 0x00020000), ('net', 0x40000000)):
+    print('unshare', name, libc.unshare(flag), ctypes.get_errno())
+child = os.fork()
+if child == 0:
+    time.sleep(5)
+    os._exit(0)
+print('ptrace', libc.ptrace(16, child, 0, 0), ctypes.get_errno())
+""",
     "fill_the_tmpfs": """
 import os
 total = 0
@@ -393,6 +404,11 @@ def test_no_process_outlives_the_grade(tier: dict[str, Any]) -> None:
 def test_the_candidate_sees_only_its_own_processes(tier: dict[str, Any]) -> None:
     visible = tier["results"]["find_and_trace_the_checker"]["stdout_tail"]
     assert visible.strip() == "pids [1, 2]"  # bwrap's init and itself: no checker, no host
+
+
+def test_no_new_namespaces_or_tracing(tier: dict[str, Any]) -> None:
+    out = tier["results"]["new_namespaces_and_ptrace"]["stdout_tail"].splitlines()
+    assert len(out) == 4 and all(" -1 " in line for line in out), out
 
 
 def test_the_tmpfs_and_answer_data_are_bounded(tier: dict[str, Any]) -> None:

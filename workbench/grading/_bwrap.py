@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import IO
 
 from workbench.backends.base import WorkbenchError
+from workbench.grading._seccomp import filter_program
 
 BWRAP_PACKAGE = "bubblewrap"
 BWRAP_SEARCH_PATH = "/usr/bin:/bin:/usr/local/bin"  # also searched when PATH is bare
 RUNNER_SOURCE = Path(__file__).with_name("_sandbox_runner.py").read_text(encoding="utf-8")
+SECCOMP_FILTER = filter_program()
 _LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32")
 # Extension modules that are useless without a terminal, display or the CPython test
 # suite: their libraries (X11, Tk, curses) are not worth a bind mount in every sandbox.
@@ -123,7 +125,8 @@ def _shared_libraries(files: list[str]) -> list[str]:
     return sorted({lib for lib in libs if os.path.exists(lib)})
 
 
-def bwrap_argv(view: PythonView, *, privileged: bool, tmpfs_mb: int, info_fd: int) -> list[str]:
+def bwrap_argv(view: PythonView, *, privileged: bool, tmpfs_mb: int, info_fd: int,
+               seccomp_fd: int | None = None) -> list[str]:
     """The full command line of one sandbox running the runner under ``view``'s Python."""
     if privileged:  # root: no user namespace; the runner drops to a throwaway uid
         ns = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -134,14 +137,18 @@ def bwrap_argv(view: PythonView, *, privileged: bool, tmpfs_mb: int, info_fd: in
             "--clearenv"]
     for key, value in _ENV.items():
         argv += ["--setenv", key, value]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp", "--chmod", "1777", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: multiprocessing's semaphores
+        argv += ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", scratch,
+                 "--chmod", "1777", scratch]
     for parent in _parents(view.binds):  # else bwrap copies /root's 0700 to the sandbox
         argv += ["--perms", "0755", "--dir", parent]
     for path in view.binds:
         argv += ["--ro-bind", path, path]
     for path in view.masks:
         argv += ["--tmpfs", path, "--remount-ro", path]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--remount-ro", "/", "--chdir", "/tmp", "--info-fd", str(info_fd), "--",
              view.executable, "-I", "-S", "-B", "-X", "utf8", "-c", RUNNER_SOURCE]
     return argv
@@ -176,16 +183,25 @@ def start(view: PythonView, *, privileged: bool, tmpfs_mb: int, stdin: IO[bytes]
           stdout: IO[bytes], stderr: IO[bytes], fds: tuple[int, ...]) -> Sandbox:
     """Start one sandbox; ``fds`` are inherited at the same numbers."""
     info_r, info_w = os.pipe()
-    argv = bwrap_argv(view, privileged=privileged, tmpfs_mb=tmpfs_mb, info_fd=info_w)
+    own = [info_w]
+    seccomp_fd = None
+    if SECCOMP_FILTER is not None:  # ~400 bytes: fits in a pipe without a reader
+        seccomp_fd, seccomp_w = os.pipe()
+        os.write(seccomp_w, SECCOMP_FILTER)
+        os.close(seccomp_w)
+        own.append(seccomp_fd)
     try:
+        argv = bwrap_argv(view, privileged=privileged, tmpfs_mb=tmpfs_mb, info_fd=info_w,
+                          seccomp_fd=seccomp_fd)
         proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr,
-                                pass_fds=(*fds, info_w), env=dict(_ENV), cwd="/",
+                                pass_fds=(*fds, *own), env=dict(_ENV), cwd="/",
                                 start_new_session=True, close_fds=True)
     except OSError as exc:
         os.close(info_r)
         raise SandboxUnavailable(f"cannot start bubblewrap: {exc}") from exc
     finally:
-        os.close(info_w)
+        for fd in own:
+            os.close(fd)
     return Sandbox(proc, info_r)
 
 

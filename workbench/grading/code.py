@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from workbench.grading._bwrap import (
     BWRAP_PACKAGE,
+    SECCOMP_FILTER,
     Sandbox,
     SandboxUnavailable,
     destroy,
@@ -267,7 +268,7 @@ def _tail(fh: IO[bytes]) -> str:
 
 def _layers(privileged: bool, split: bool) -> tuple[str, ...]:
     base = ["bwrap", "mountns", "pidns", "netns", "ipcns", "rlimits",
-            "uid" if privileged else "userns"]
+            "uid" if privileged else "userns"] + (["seccomp"] if SECCOMP_FILTER else [])
     return tuple(base + (["split-verdict"] if split else []))
 
 
