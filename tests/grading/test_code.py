@@ -287,6 +287,7 @@ def test_missing_bubblewrap_fails_closed(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setattr(_bwrap, "BWRAP_SEARCH_PATH", str(empty))
     program, marker = _forbidden_program(tmp_path)
+    open_fds = len(os.listdir("/proc/self/fd"))
     for probed in (False, True):  # on the first grade and after a successful probe
         monkeypatch.setattr(code, "_probed", probed)
         with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
@@ -294,6 +295,7 @@ def test_missing_bubblewrap_fails_closed(tmp_path: Path, monkeypatch: pytest.Mon
         with pytest.raises(SandboxUnavailable, match="bubblewrap"):
             _check_first_item("    return True\n")
     assert not marker.exists()
+    assert len(os.listdir("/proc/self/fd")) == open_fds  # no pipe left behind
 
 
 def test_broken_bubblewrap_fails_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -196,9 +196,11 @@ def start(view: PythonView, *, privileged: bool, tmpfs_mb: int, stdin: IO[bytes]
         proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr,
                                 pass_fds=(*fds, *own), env=dict(_ENV), cwd="/",
                                 start_new_session=True, close_fds=True)
-    except OSError as exc:
+    except BaseException as exc:
         os.close(info_r)
-        raise SandboxUnavailable(f"cannot start bubblewrap: {exc}") from exc
+        if isinstance(exc, OSError):
+            raise SandboxUnavailable(f"cannot start bubblewrap: {exc}") from exc
+        raise
     finally:
         for fd in own:
             os.close(fd)

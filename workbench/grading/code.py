@@ -128,6 +128,11 @@ def check_program(source: str, tests: str, entry_point: str,
             boxes.append(_start(cand_cfg, limits, privileged, c_out, c_err, (req_r, resp_w)))
             boxes.append(_start(chk_cfg, limits, privileged, k_out, k_err,
                                 (req_w, resp_r, verdict_w)))
+        except BaseException:
+            for box in boxes:  # the candidate must not outlive a checker that never started
+                destroy(box)
+            os.close(verdict_r)
+            raise
         finally:
             for fd in (req_r, req_w, resp_r, resp_w, verdict_w):
                 os.close(fd)  # the sandboxes hold their own copies; EOF must reach them
@@ -167,6 +172,9 @@ def _run_single(program: str, limits: SandboxLimits) -> SandboxResult:
         started = time.perf_counter()
         try:
             box = _start(cfg, limits, privileged, out, err, (verdict_w,))
+        except BaseException:
+            os.close(verdict_r)
+            raise
         finally:
             os.close(verdict_w)
         try:
