@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= traces.duckdb
 
-.PHONY: setup demo test test-fast lint lab browser-deps bench clean
+.PHONY: setup demo test test-fast lint lab browser-deps sandbox-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,15 +27,22 @@ browser-deps:
 	  (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# bubblewrap: the OS sandbox the code grader runs model-written code in (it fails closed
+# without it). setpriv (util-linux) runs the non-root tier of its escape tests.
+sandbox-deps:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+
 # Several processes: Playwright's sync API and the asyncio-based tests each need the main
 # thread's event loop to themselves, and each browser folder starts its own Playwright
 # (two sync Playwright instances cannot share a process), so each runs on its own.
 BROWSER_DIRS := tests/export tests/widgets tests/browser
-test: setup browser-deps
+test: setup browser-deps sandbox-deps
 	$(BIN)/python -m pytest -q -m "not browser" tests
 	set -e; for d in $(BROWSER_DIRS); do $(BIN)/python -m pytest -q -m browser $$d; done
 
-test-fast: setup
+test-fast: setup sandbox-deps
 	$(BIN)/python -m pytest -q -m "not local_model and not notebook and not browser and not slow" tests
 
 lint: setup

@@ -1,12 +1,30 @@
-"""Run model-written code against unit tests in a confined subprocess.
+"""Grade model-written code with unit tests, in a way the code cannot influence.
 
-Why a subprocess and not ``exec``: model code can loop forever, eat memory, fork, delete
-files or phone home, and the workbench runs it on a researcher's own machine. Each run
-gets a fresh interpreter in an empty scratch directory with a wall-clock timeout, resource
-limits, no network and (as root) its own throwaway uid; see ``_sandbox_child.py`` for the
-layers. The parent never runs candidate code itself and is safe to call from any thread.
-This is defence in depth for benchmark code, not a security boundary against a determined
-attacker (use a VM or container for that).
+Two rules shape this module. First, confinement comes from the kernel, outside the
+interpreter: every program runs in a bubblewrap sandbox (``_bwrap.py``) with a read-only
+view of just the interpreter and its standard library, a private size-limited tmpfs, no
+network, no view of the parent's files, environment or processes, limits on CPU time,
+memory, file size and processes, and a pid namespace whose teardown kills every process
+the program started (``setsid`` and double forks included). A sandbox that cannot be
+built is an error (``SandboxUnavailable``, naming the package to install), never a
+silent fallback to something weaker.
+
+Second, the verdict is not the candidate's to give. Anything inside the candidate's
+process can be forged (a success token, an exit status, a patched ``AssertionError``,
+``__eq__`` or test harness), so the tests do not run there. ``check_program`` starts two
+sandboxes: the *candidate* sandbox loads the model's code and only answers calls to its
+function; the *checker* sandbox loads the benchmark's prompt and tests and runs
+``check`` with a stand-in that forwards each call over a pipe and gets back plain data
+(tagged JSON that decodes only to built-in types, see ``_sandbox_runner.py``). The
+comparisons happen in the checker, with built-ins the candidate never touched, and the
+checker writes its verdict on a pipe only it holds. The two sandboxes share no
+namespace, file or uid, so the candidate cannot see, signal or trace the checker. It can
+only send data: it passes by returning the right values, like a correct solution.
+
+``run_program`` runs one program in one sandbox; its ``passed`` is the program's own
+claim that it ran to its end, so use it to run code, and ``check_program`` /
+``check_humaneval`` to grade it. The parent never executes candidate code and is safe to
+call from any thread.
 """
 
 from __future__ import annotations
@@ -14,28 +32,39 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import IO, Any
 
-from workbench.grading.humaneval_program import humaneval_program
+from workbench.grading._bwrap import (
+    BWRAP_PACKAGE,
+    SECCOMP_FILTER,
+    Sandbox,
+    SandboxUnavailable,
+    destroy,
+    python_view,
+    start,
+)
+from workbench.grading.humaneval_program import candidate_source, tests_source
 
-_CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
+__all__ = ["BWRAP_PACKAGE", "DEFAULT_LIMITS", "UID_RANGE", "SandboxLimits", "SandboxResult",
+           "SandboxUnavailable", "check_humaneval", "check_program", "run_program"]
+
 _TAIL = 2000
+_SIGXCPU, _SIGKILL = 24, 9
 UID_RANGE = range(1_100_000, 1_900_000)
-"""Throwaway uids for sandboxed programs (root only); no real account uses them."""
+"""Throwaway uids for sandboxed programs (when the grader runs as root); no account uses them."""
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """What one candidate program may use. Defaults suit HumanEval-sized tests."""
+    """What one sandboxed program may use. Defaults suit HumanEval-sized tests.
+
+    ``wall_s`` bounds the whole grade; the other limits apply to each sandbox process
+    (``max_procs`` counts processes and threads of the sandbox, ``tmpfs_mb`` its /tmp).
+    """
 
     wall_s: float = 10.0
     cpu_s: int = 10
@@ -43,15 +72,14 @@ class SandboxLimits:
     max_procs: int = 16
     file_mb: int = 16
     nofile: int = 64
-    network_namespace: bool = True
-    drop_privileges: bool = True  # only possible (and only needed) when running as root
-    audit_guard: bool = True
+    tmpfs_mb: int = 64
 
 
 @dataclass(frozen=True)
 class SandboxResult:
-    """The outcome of one run. ``reason``: ok | failed (raised, e.g. a failing assert) |
-    timeout (wall clock or CPU limit) | crash (killed, out of memory, exited early)."""
+    """The outcome of one run. ``reason``: ok | failed (a test failed, or the code raised
+    or did not load) | timeout (wall clock or CPU limit) | crash (killed, out of memory,
+    exited or broke the channel mid-test)."""
 
     passed: bool
     reason: str
@@ -61,155 +89,183 @@ class SandboxResult:
     returncode: int | None = None
     wall_ms: float = 0.0
     layers: tuple[str, ...] = ()
-    uid: int | None = None  # the throwaway uid the program ran as, if any
+    uid: int | None = None  # the throwaway uid the candidate ran as, if any
 
 
 DEFAULT_LIMITS = SandboxLimits()
 _PROBE_LOCK = threading.Lock()
-_uid_drop_works: bool | None = None
-
-
-def run_program(program: str, limits: SandboxLimits = DEFAULT_LIMITS) -> SandboxResult:
-    """Run ``program`` (Python source) confined; passed only if it runs to its end."""
-    if limits.drop_privileges and not _can_drop_privileges():
-        limits = replace(limits, drop_privileges=False)
-    return _run(program, limits)
+_probed = False
 
 
 def check_humaneval(prompt: str, completion: str, test: str, entry_point: str,
                     limits: SandboxLimits = DEFAULT_LIMITS) -> SandboxResult:
     """Grade one HumanEval completion (whole function or body only) with its tests."""
-    return run_program(humaneval_program(prompt, completion, test, entry_point), limits)
+    return check_program(candidate_source(prompt, completion, entry_point),
+                         tests_source(prompt, test), entry_point, limits)
 
 
-def _can_drop_privileges() -> bool:
-    """Once per process: can a throwaway uid still import the standard library?
+def check_program(source: str, tests: str, entry_point: str,
+                  limits: SandboxLimits = DEFAULT_LIMITS) -> SandboxResult:
+    """Run ``check(entry_point)`` from ``tests`` against the function ``source`` defines.
 
-    A root-owned interpreter under a private home (e.g. pyenv in /root) is only readable
-    thanks to CAP_DAC_READ_SEARCH; some containers do not grant it. Probing once avoids
-    failing every HumanEval item with a misleading ImportError.
+    ``source`` is untrusted; ``tests`` is trusted benchmark code defining ``check``. The
+    function's arguments and results must be plain built-in data (as in HumanEval/MBPP).
     """
-    global _uid_drop_works
-    if os.geteuid() != 0:
-        return False
-    with _PROBE_LOCK:
-        if _uid_drop_works is None:
-            probe = "import fractions, statistics, hashlib, heapq\nassert fractions.Fraction(1, 2)\n"
-            res = _run(probe, replace(DEFAULT_LIMITS, audit_guard=False))
-            _uid_drop_works = res.passed
-        return _uid_drop_works
-
-
-def _run(program: str, limits: SandboxLimits) -> SandboxResult:
-    # OS randomness: a seeded `random` in two processes must not hand out the same uid.
-    uid = UID_RANGE[secrets.randbelow(len(UID_RANGE))] if limits.drop_privileges else None
-    scratch = tempfile.mkdtemp(prefix="wb-sandbox-")
-    try:
-        if uid is not None:
-            os.chown(scratch, uid, uid)
-        os.chmod(scratch, 0o700)
-        read_fd, write_fd = os.pipe()
-        cfg = {"cwd": scratch, "uid": uid, "memory_mb": limits.memory_mb,
-               "cpu_s": limits.cpu_s, "file_mb": limits.file_mb, "nofile": limits.nofile,
-               "max_procs": limits.max_procs, "netns": limits.network_namespace,
-               "audit": limits.audit_guard, "ctl_fd": write_fd}
-        nonce = secrets.token_hex(16)
+    _ensure_sandbox_works()
+    privileged = os.geteuid() == 0
+    uid_c, uid_k = _throwaway_uids(2) if privileged else (None, None)
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    verdict_r, verdict_w = os.pipe()
+    cand_cfg = {"role": "candidate", "uid": uid_c, "req_fd": req_r, "resp_fd": resp_w,
+                "job": {"source": source, "entry_point": entry_point}}
+    chk_cfg = {"role": "checker", "uid": uid_k, "req_fd": req_w, "resp_fd": resp_r,
+               "verdict_fd": verdict_w, "job": {"source": tests, "entry_point": entry_point}}
+    with _Files(4) as (c_out, c_err, k_out, k_err):
+        started = time.perf_counter()
+        boxes: list[Sandbox] = []
         try:
-            with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-                started = time.perf_counter()
-                rc, timed_out = _spawn_and_wait(cfg, {"code": program, "nonce": nonce},
-                                                out, err, write_fd, uid, limits.wall_s)
-                wall_ms = (time.perf_counter() - started) * 1000
-                ctl = _read_available(read_fd)
-                result = _classify(rc, timed_out, ctl, nonce, wall_ms, _tail(out), _tail(err))
-                return replace(result, uid=uid if "uid" in result.layers else None)
+            boxes.append(_start(cand_cfg, limits, privileged, c_out, c_err, (req_r, resp_w)))
+            boxes.append(_start(chk_cfg, limits, privileged, k_out, k_err,
+                                (req_w, resp_r, verdict_w)))
+        except BaseException:
+            for box in boxes:  # the candidate must not outlive a checker that never started
+                destroy(box)
+            os.close(verdict_r)
+            raise
         finally:
-            os.close(read_fd)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+            for fd in (req_r, req_w, resp_r, resp_w, verdict_w):
+                os.close(fd)  # the sandboxes hold their own copies; EOF must reach them
+        try:
+            timed_out = _wait(boxes[1], limits.wall_s)
+            cand_exited = not _wait(boxes[0], 0 if timed_out else 0.5)
+            wall_ms = (time.perf_counter() - started) * 1000
+        finally:
+            rcs = [destroy(box) for box in boxes]
+            verdict = _read_verdict(verdict_r)
+        cand_rc = rcs[0] if cand_exited else None
+        k_err_text = _tail(k_err)
+        if verdict is None and not timed_out and k_err_text.startswith("bwrap:"):
+            raise SandboxUnavailable(f"the checker sandbox did not start: {k_err_text}")
+        stderr = _tail(c_err) + (f"\n[tests] {k_err_text}" if k_err_text.strip() else "")
+        reason, error = _classify_check(timed_out, verdict, rcs[1], cand_rc)
+        return SandboxResult(reason == "ok", reason, error, stderr[-_TAIL:], _tail(c_out),
+                             cand_rc, wall_ms, _layers(privileged, split=True), uid_c)
 
 
-def _spawn_and_wait(cfg: dict[str, Any], payload: dict[str, str], out: IO[bytes],
-                    err: IO[bytes], write_fd: int,
-                    uid: int | None, wall_s: float) -> tuple[int | None, bool]:
-    """Start the child, feed it the program, wait up to ``wall_s``, then kill leftovers."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": cfg["cwd"], "TMPDIR": cfg["cwd"],
-           "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", _CHILD, json.dumps(cfg)],
-            stdin=subprocess.PIPE, stdout=out, stderr=err, pass_fds=(write_fd,),
-            cwd=cfg["cwd"], env=env, start_new_session=True, close_fds=True)
-    finally:
-        os.close(write_fd)  # the child holds its own copy; EOF must not depend on ours
-    try:
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps(payload).encode())
-        proc.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
-    timed_out = False
-    try:
-        rc: int | None = proc.wait(timeout=wall_s)
-    except subprocess.TimeoutExpired:
-        timed_out, rc = True, None
-    _kill_leftovers(proc.pid, uid)
-    if rc is None:
-        proc.wait()
-    return rc, timed_out
+def run_program(program: str, limits: SandboxLimits = DEFAULT_LIMITS) -> SandboxResult:
+    """Run ``program`` (Python source) in one sandbox; ``passed`` if it ran to its end.
+
+    The isolation holds as in ``check_program``, but the "ran to its end" signal comes
+    from the program's own process, which can forge it: never use this to grade.
+    """
+    _ensure_sandbox_works()
+    return _run_single(program, limits)
 
 
-def _kill_leftovers(pgid: int, uid: int | None) -> None:
-    """Kill the process group, then (with a throwaway uid) every process of that uid, which
-    also catches children that escaped the group with setsid."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if uid is None:
-        return
-    for _ in range(200):
-        pids = _live_pids_of(uid)
-        if not pids:
+def _run_single(program: str, limits: SandboxLimits) -> SandboxResult:
+    privileged = os.geteuid() == 0
+    uid = _throwaway_uids(1)[0] if privileged else None
+    verdict_r, verdict_w = os.pipe()
+    cfg = {"role": "program", "uid": uid, "verdict_fd": verdict_w, "job": {"source": program}}
+    with _Files(2) as (out, err):
+        started = time.perf_counter()
+        try:
+            box = _start(cfg, limits, privileged, out, err, (verdict_w,))
+        except BaseException:
+            os.close(verdict_r)
+            raise
+        finally:
+            os.close(verdict_w)
+        try:
+            timed_out = _wait(box, limits.wall_s)
+            wall_ms = (time.perf_counter() - started) * 1000
+        finally:
+            rc = destroy(box)
+            verdict = _read_verdict(verdict_r)
+        err_text = _tail(err)
+        reason, error = _classify_single(timed_out, verdict, rc)
+        return SandboxResult(reason == "ok", reason, error, err_text, _tail(out), rc,
+                             wall_ms, _layers(privileged, split=False), uid)
+
+
+def _ensure_sandbox_works() -> None:
+    """Once per process: start one sandbox, so a machine where bubblewrap cannot work
+    (missing, user namespaces disabled, no /proc) fails loudly with its own message."""
+    global _probed
+    with _PROBE_LOCK:
+        if _probed:
             return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.005)
+        probe = _run_single("import fractions, hashlib, json\nassert fractions.Fraction(1, 2)\n",
+                            SandboxLimits(wall_s=30))
+        if not probe.passed:
+            raise SandboxUnavailable(
+                f"the `{BWRAP_PACKAGE}` sandbox does not work here ({probe.reason}, "
+                f"{probe.error_type}): {probe.stderr_tail.strip()[-600:]}")
+        _probed = True
 
 
-def _live_pids_of(uid: int) -> list[int]:
-    """Pids owned by ``uid`` that are not zombies (zombies are harmless and unkillable)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
-                status = fh.read()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)] and "Z" not in fields.get("State", ""):
-            pids.append(int(entry))
-    return pids
+def _throwaway_uids(n: int) -> list[int]:
+    """Distinct random uids (OS randomness: two graders must not pick the same one)."""
+    picked: set[int] = set()
+    while len(picked) < n:
+        picked.add(UID_RANGE[secrets.randbelow(len(UID_RANGE))])
+    return sorted(picked)
 
 
-def _read_available(fd: int) -> str:
-    """What the child wrote on the control pipe, without waiting for stray writers."""
+def _start(cfg: dict[str, Any], limits: SandboxLimits, privileged: bool, out: IO[bytes],
+           err: IO[bytes], fds: tuple[int, ...]) -> Sandbox:
+    config = {**cfg, "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s,
+              "file_mb": limits.file_mb, "nofile": limits.nofile,
+              "nproc": limits.max_procs + 1}  # + the namespace's init (user-namespace mode)
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(json.dumps(config).encode())
+        stdin.seek(0)
+        return start(python_view(), privileged=privileged, tmpfs_mb=limits.tmpfs_mb,
+                     stdin=stdin, stdout=out, stderr=err, fds=fds)
+
+
+def _wait(box: Sandbox, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for the sandbox to exit; True if it is still running."""
+    try:
+        box.proc.wait(timeout=max(timeout, 0.0))
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+        return True
+    return False
+
+
+class _Files:
+    """``n`` anonymous temporary files for the sandboxes' stdout and stderr."""
+
+    def __init__(self, n: int) -> None:
+        self._files: list[IO[bytes]] = [tempfile.TemporaryFile() for _ in range(n)]
+
+    def __enter__(self) -> list[IO[bytes]]:
+        return self._files
+
+    def __exit__(self, *exc: object) -> None:
+        for fh in self._files:
+            fh.close()
+
+
+def _read_verdict(fd: int) -> dict[str, Any] | None:
+    """The verdict frame, if its writer (already dead by now) sent a whole one."""
     os.set_blocking(fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    chunks: list[bytes] = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    size = int.from_bytes(data[:4], "big")
+    try:
+        verdict = json.loads(data[4:4 + size]) if len(data) >= 4 + size > 4 else None
+    except ValueError:
+        return None
+    return verdict if isinstance(verdict, dict) else None
 
 
 def _tail(fh: IO[bytes]) -> str:
@@ -218,26 +274,46 @@ def _tail(fh: IO[bytes]) -> str:
     return fh.read().decode("utf-8", errors="replace")
 
 
-def _classify(rc: int | None, timed_out: bool, ctl: str, nonce: str, wall_ms: float,
-              stdout: str, stderr: str) -> SandboxResult:
-    """Turn exit status + control-pipe lines into a result (see SandboxResult.reason)."""
-    lines = ctl.splitlines()
-    layers = tuple(json.loads(lines[0])) if lines and lines[0].startswith("[") else ()
-    last = lines[-1] if lines else ""
+def _layers(privileged: bool, split: bool) -> tuple[str, ...]:
+    base = ["bwrap", "mountns", "pidns", "netns", "ipcns", "rlimits",
+            "uid" if privileged else "userns"] + (["seccomp"] if SECCOMP_FILTER else [])
+    return tuple(base + (["split-verdict"] if split else []))
 
-    def result(passed: bool, reason: str, error: str | None, err_text: str = stderr
-               ) -> SandboxResult:
-        return SandboxResult(passed, reason, error, err_text, stdout, rc, wall_ms, layers)
 
+def _died_of(rc: int | None) -> tuple[str, str]:
+    """Reason and error for a sandbox that ended on its own with status ``rc``."""
+    if rc == 128 + _SIGXCPU:
+        return "timeout", "CpuLimit"
+    if rc is not None and rc > 128:
+        return "crash", f"Signal{rc - 128}"
+    return "crash", "EarlyExit" if rc is not None else "ProtocolError"
+
+
+def _classify_check(timed_out: bool, verdict: dict[str, Any] | None, checker_rc: int | None,
+                    cand_rc: int | None) -> tuple[str, str | None]:
+    """Reason and error type of a ``check_program`` run: only the checker's verdict can
+    say "ok"; the candidate's exit status only explains a failure."""
     if timed_out:
-        return result(False, "timeout", "WallTimeout")
-    if rc == 0 and last == f"ok {nonce}":
-        return result(True, "ok", None)
-    if last.startswith("exc "):
-        error = last[4:].strip()
-        return result(False, "crash" if error == "MemoryError" else "failed", error)
-    if last.startswith("setup "):
-        return result(False, "crash", "SandboxSetupError", last + "\n" + stderr)
-    if rc == -signal.SIGXCPU:
-        return result(False, "timeout", "CpuLimit")
-    return result(False, "crash", f"Signal{-rc}" if rc is not None and rc < 0 else "EarlyExit")
+        return "timeout", "WallTimeout"
+    if verdict is None:
+        reason, error = _died_of(checker_rc)
+        return reason, "Checker" + error
+    if verdict.get("verdict") == "pass" and checker_rc == 0:
+        return "ok", None
+    error = str(verdict.get("error") or "Failed")[:80]
+    if verdict.get("gone"):
+        return _died_of(cand_rc)
+    return ("crash" if error == "MemoryError" else "failed"), error
+
+
+def _classify_single(timed_out: bool, verdict: dict[str, Any] | None,
+                     rc: int | None) -> tuple[str, str | None]:
+    if timed_out:
+        return "timeout", "WallTimeout"
+    if verdict is None:
+        return _died_of(rc)
+    if verdict.get("verdict") == "pass" and rc == 0:
+        return "ok", None
+    error = str(verdict.get("error") or "Failed")[:80]
+    return ("crash" if error == "MemoryError" else "failed"), error
+

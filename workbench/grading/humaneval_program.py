@@ -46,3 +46,16 @@ def humaneval_program(prompt: str, completion: str, test: str, entry_point: str)
     """Complete, runnable test program: candidate source + ``test`` + ``check(entry_point)``."""
     source = candidate_source(prompt, completion, entry_point)
     return f"{source}\n\n{test}\n\ncheck({entry_point})\n"
+
+
+def tests_source(prompt: str, test: str) -> str:
+    """What the checker sandbox loads: the benchmark's prompt (its imports and helpers,
+    e.g. HumanEval/32's ``poly``) and its ``check``. The prompt's own stub of the entry
+    point is harmless: ``check`` is handed the remote candidate, never the stub."""
+    for head in (prompt, prompt + "    pass\n", ""):
+        try:
+            compile(head, "<prompt>", "exec")
+        except SyntaxError:
+            continue
+        return f"{head}\n\n{test}\n"
+    return f"{test}\n"
