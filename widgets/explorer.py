@@ -11,6 +11,7 @@ through the throttled sink and the DuckDB recorder.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import html
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +22,11 @@ import polars as pl
 
 from widgets.browser import TraceBrowser
 from widgets.controls import Controls, difficulty_of, pick_items, spec_from_values
+from widgets.homeloop import HomeLoop
 from widgets.live import LiveView
 from widgets.prompt_lab import PromptLab
 from widgets.recompute import instant_events
 from widgets.scaling import ScalingView, stored_points
-from widgets.sink import running_loop
 from widgets.state import RunState
 from workbench.backends.base import Backend, WorkbenchError
 from workbench.events import Event
@@ -33,6 +34,9 @@ from workbench.runner import RunResult, RunSpec, Sink, run
 from workbench.tasks.base import Task
 
 DEBOUNCE_S = 0.3
+PREVIOUS_GRACE_S = 0.5
+"""How long a replacement run waits for the cancelled one to unwind before it starts anyway
+(its events are ignored by the live view's fold, which follows the newest RunStarted)."""
 WRONG_SQL = """
 SELECT DISTINCT s.item_index FROM samples s JOIN runs r USING (run_id)
 WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
@@ -46,6 +50,18 @@ def resolve_task(task: str | Task) -> Task:
 
         return get_task(task)
     return task
+
+
+async def _await_on_own_loop(task: asyncio.Task[Any]) -> None:
+    """Wait for ``task`` to end without ever calling into its loop from another thread."""
+    if task.get_loop() is asyncio.get_running_loop():
+        await asyncio.wait([task])
+        return
+
+    async def ended() -> None:
+        await asyncio.wait([task])
+
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(ended(), task.get_loop()))
 
 
 class Explorer(W.VBox):
@@ -62,6 +78,7 @@ class Explorer(W.VBox):
                  db: str | Path | None = None, backend: Backend | str | None = None,
                  verifier: str | None = None, *, store: Any = None,
                  debounce_s: float = DEBOUNCE_S) -> None:
+        self.home = HomeLoop()  # every callback below is handed to this loop (widgets.homeloop)
         self.task = resolve_task(task)
         self.task_name = str(self.task.name)
         self.store, self._own_store = self._open_store(db, store)
@@ -75,11 +92,11 @@ class Explorer(W.VBox):
         levels = sorted({d for p in self.problems if (d := difficulty_of(p)) is not None})
         self.controls = Controls(model=model, verifier=verifier, difficulties=levels)
         self.controls.start.max = max(0, len(self.problems) - 1)
-        self.live = LiveView(on_stop=self.cancel)
+        self.live = LiveView(on_stop=self.home.wrap(self.cancel), home=self.home)
         self.live.add_class("wb-main")
         self.scaling = ScalingView()
-        self.lab = PromptLab(self.spec, self.execute)
-        self.browser = TraceBrowser(self.store, task=self.task_name)
+        self.lab = PromptLab(self.spec, self.execute, home=self.home)
+        self.browser = TraceBrowser(self.store, task=self.task_name, home=self.home)
         self.status = W.HTML("")
         self.status.add_class("wb-status")
         self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
@@ -88,8 +105,8 @@ class Explorer(W.VBox):
                        f"</code> · {len(self.problems)} problems")
         super().__init__([title, self.controls, self.status, self.tabs])
         self.add_class("wb-explorer")
-        self.controls.on_change(self._debounce)
-        self.controls.run_button.on_click(lambda _b: self.start())
+        self.controls.on_change(self.home.wrap(self._debounce))
+        self.controls.run_button.on_click(self.home.wrap(lambda _b: self.start()))
         self.live.listeners.append(self._on_live)
         self.refresh_stored()
 
@@ -156,7 +173,15 @@ class Explorer(W.VBox):
 
     def start(self, spec: RunSpec | None = None) -> asyncio.Task[RunResult | None]:
         """Cancel the run in flight and schedule ``spec`` (default: the controls') on the
-        running loop; returns the task (await it, or let it run in the background)."""
+        Explorer's home loop; returns the task (await it, or let it run in the background).
+
+        Called from another thread (a widget callback on a kernel subshell), use
+        :meth:`start_threadsafe` instead: a task must be created by its own loop."""
+        if not self.home.here():
+            raise WorkbenchError("Explorer.start was called off the Explorer's event loop; "
+                                 "use start_threadsafe() from other threads.")
+        if spec is None:  # the controls' spec now: a debounce still pending is superseded
+            self._cancel_pending()
         try:
             spec = spec or self.spec()
         except WorkbenchError as exc:
@@ -167,32 +192,48 @@ class Explorer(W.VBox):
             previous.cancel()
         self.live.progress.show_error("")
         self.status.value = ""
-        self._task = running_loop().create_task(self._run(spec, previous))
+        self._task = self.home.loop.create_task(self._run(spec, previous))
         self._task.add_done_callback(self._on_done)
         return self._task
 
+    def start_threadsafe(self, spec: RunSpec | None = None
+                         ) -> concurrent.futures.Future[RunResult | None]:
+        """:meth:`start` from any thread: handed to the home loop, a future of the result."""
+        async def started() -> RunResult | None:
+            return await self.start(spec)
+
+        return asyncio.run_coroutine_threadsafe(started(), self.home.loop)
+
     async def _run(self, spec: RunSpec, previous: asyncio.Task[Any] | None
                    ) -> RunResult | None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its RunFinished lands before our RunStarted
+        if previous is not None and previous.get_loop() is asyncio.get_running_loop():
+            # its RunFinished lands before our RunStarted; a run slow to unwind is not
+            # waited for beyond the grace (the fold follows the newest RunStarted)
+            await asyncio.wait([previous], timeout=PREVIOUS_GRACE_S)
         return await self.execute(spec, [self.live.sink])
 
     def cancel(self) -> None:
         """Stop: cancel the pending debounce and the run in flight (partial traces stay)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
+        self._cancel_pending()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self.lab.cancel()
 
     async def wait(self) -> RunResult | None:
-        """Await the run in flight (None if there is none or it was cancelled)."""
-        task = self._task
-        if task is None:
-            return None
-        await asyncio.wait([task])
-        return None if task.cancelled() or task.exception() else task.result()
+        """Await until the Explorer settles: a pending debounce has fired and the run in
+        flight (or the one that replaced it) ended. None if there is none or it was
+        cancelled. Safe from another loop too (the task is awaited on its own loop)."""
+        while True:
+            if self._pending is not None:
+                await asyncio.sleep(min(0.05, self.debounce_s))
+                continue
+            task = self._task
+            if task is None:
+                return None
+            if not task.done():
+                await _await_on_own_loop(task)
+                continue
+            return None if task.cancelled() or task.exception() else task.result()
 
     def _on_done(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
@@ -204,10 +245,15 @@ class Explorer(W.VBox):
         self.refresh_stored()
 
     # ---- debounce and instant recompute --------------------------------------------
-    def _debounce(self) -> None:
+    def _cancel_pending(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
-        self._pending = running_loop().call_later(self.debounce_s, self._settled)
+            self._pending = None
+
+    def _debounce(self) -> None:
+        """A control changed (on the home loop: the observer is wrapped); settle later."""
+        self._cancel_pending()
+        self._pending = self.home.call_later(self.debounce_s, self._settled)
 
     def _settled(self) -> None:
         self._pending = None
