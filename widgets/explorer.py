@@ -25,7 +25,8 @@ from widgets.controls import Controls, difficulty_of, pick_items, spec_from_valu
 from widgets.homeloop import HomeLoop
 from widgets.live import LiveView
 from widgets.prompt_lab import PromptLab
-from widgets.recompute import instant_events
+from widgets.recompute import instant_events, instant_note, why_not
+from widgets.remember import open_store, title_html
 from widgets.scaling import ScalingView, stored_points
 from widgets.state import RunState
 from workbench.backends.base import Backend, WorkbenchError
@@ -70,8 +71,10 @@ class Explorer(W.VBox):
     ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
     no-model demo of :mod:`widgets.demo`); with None the
     backend comes from ``workbench.api.prepare`` (which starts the local model server, in
-    a worker thread so the kernel never blocks). ``db`` (a path or ":memory:") records
-    every run and enables the trace browser, replay and instant recompute.
+    a worker thread so the kernel never blocks). Every run is recorded, which feeds the
+    trace browser, replay and instant recompute: into ``db`` if given, else into the CLI's
+    default file (``$WORKBENCH_DB`` or ``./traces.duckdb``, see :mod:`widgets.remember`);
+    ``db=":memory:"`` keeps nothing after the kernel ends.
     """
 
     def __init__(self, task: str | Task = "arithmetic", model: str = "local",
@@ -81,7 +84,8 @@ class Explorer(W.VBox):
         self.home = HomeLoop()  # every callback below is handed to this loop (widgets.homeloop)
         self.task = resolve_task(task)
         self.task_name = str(self.task.name)
-        self.store, self._own_store = self._open_store(db, store)
+        self.remembered = open_store(db, store)
+        self.store, self._own_store = self.remembered.store, self.remembered.own
         self.recorder = self._make_recorder()
         self.backend = self._demo(backend)
         self._backends: dict[tuple[str, str | None], tuple[Backend, dict[str, float]]] = {}
@@ -101,8 +105,8 @@ class Explorer(W.VBox):
         self.status.add_class("wb-status")
         self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
                           titles=["Live", "Prompt lab", "Traces", "Scaling"])
-        title = W.HTML(f"<b>Inference Workbench</b> · task <code>{html.escape(self.task_name)}"
-                       f"</code> · {len(self.problems)} problems")
+        title = W.HTML(title_html(self.task_name, len(self.problems), self.remembered))
+        title.add_class("wb-title")
         super().__init__([title, self.controls, self.status, self.tabs])
         self.add_class("wb-explorer")
         self.controls.on_change(self.home.wrap(self._debounce))
@@ -111,14 +115,6 @@ class Explorer(W.VBox):
         self.refresh_stored()
 
     # ---- setup ---------------------------------------------------------------------
-    @staticmethod
-    def _open_store(db: str | Path | None, store: Any) -> tuple[Any, bool]:
-        if store is not None or db is None:
-            return store, False
-        from workbench.store.store import Store
-
-        return Store.open(db), True
-
     def _make_recorder(self) -> Sink | None:
         if self.store is None:
             return None
@@ -266,6 +262,9 @@ class Explorer(W.VBox):
             return
         if self.controls.auto_run.value:
             self.start(spec)
+            if self.store is not None:
+                self.status.value = (f'<span class="wb-not-instant">'
+                                     f"{html.escape(why_not(spec))}</span>")
 
     def try_instant(self, spec: RunSpec) -> bool:
         """Show ``spec``'s result from stored paths if the store can answer it (no model)."""
@@ -277,12 +276,8 @@ class Explorer(W.VBox):
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self.live.show(events)
-        params = events[0].params if hasattr(events[0], "params") else {}
-        self.status.value = (
-            f'<span class="wb-instant">SC@{spec.n} recomputed from stored run '
-            f"<code>{html.escape(str(params.get('from_run')))}</code>: no model call · "
-            f"expected maj@{spec.n} over all subsets "
-            f"{float(params.get('expected_maj_at_k', 0.0)):.0%}</span>")
+        self.status.value = (f'<span class="wb-instant">'
+                             f"{html.escape(instant_note(spec, events))}</span>")
         return True
 
     # ---- stored runs ---------------------------------------------------------------
