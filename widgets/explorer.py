@@ -28,6 +28,7 @@ from widgets.prompt_lab import PromptLab
 from widgets.recompute import instant_events, instant_note, why_not
 from widgets.remember import open_store, title_html
 from widgets.scaling import ScalingView, stored_points
+from widgets.snapshot import snapshot_html
 from widgets.state import RunState
 from workbench.backends.base import Backend, WorkbenchError
 from workbench.events import Event
@@ -38,6 +39,9 @@ DEBOUNCE_S = 0.3
 PREVIOUS_GRACE_S = 0.5
 """How long a replacement run waits for the cancelled one to unwind before it starts anyway
 (its events are ignored by the live view's fold, which follows the newest RunStarted)."""
+LAST_RUN_SQL = """
+SELECT run_id FROM runs WHERE task = ? AND model = ? ORDER BY created_at DESC LIMIT 1
+"""
 WRONG_SQL = """
 SELECT DISTINCT s.item_index FROM samples s JOIN runs r USING (run_id)
 WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
@@ -113,6 +117,7 @@ class Explorer(W.VBox):
         self.controls.run_button.on_click(self.home.wrap(lambda _b: self.start()))
         self.live.listeners.append(self._on_live)
         self.refresh_stored()
+        self.show_last()
 
     # ---- setup ---------------------------------------------------------------------
     def _make_recorder(self) -> Sink | None:
@@ -295,6 +300,26 @@ class Explorer(W.VBox):
                              f"<code>{html.escape(run_id)}</code> (no model call)</span>")
         return events
 
+    def show_last(self) -> str | None:
+        """Redraw the newest stored run of this task and model from the trace file (no model
+        call): why a notebook reopened after a kernel restart shows its last result as soon
+        as its cell runs, whatever JupyterLab's widget-state setting. Returns the run id."""
+        if self.store is None:
+            return None
+        ids = self.store.query(LAST_RUN_SQL, [self.task_name, self.controls.model.value])
+        if ids.height == 0:
+            return None
+        run_id = str(ids["run_id"][0])
+        try:
+            self.replay(run_id)
+        except WorkbenchError as exc:  # a damaged run must not stop the Explorer opening
+            self.status.value = f"<span>{html.escape(str(exc))}</span>"
+            return None
+        self.status.value = (
+            f'<span class="wb-replayed">Last stored run <code>{html.escape(run_id)}</code> '
+            f"redrawn from the trace file (no model call); move a control to run.</span>")
+        return run_id
+
     def refresh_stored(self) -> None:
         """Redraw the parts that read the store: stored runs in the scaling view and the
         trace browser's runs table."""
@@ -307,6 +332,35 @@ class Explorer(W.VBox):
     def _on_live(self, state: RunState, stale: set[str]) -> None:
         if "scaling" in stale:
             self.scaling.update_live(state.scored)
+        if "progress" in stale and state.status != "running":
+            self._update_snapshot(state)
+
+    # ---- the static snapshot saved in the notebook (widgets.snapshot) ----------------
+    def snapshot(self) -> str:
+        """The static HTML of what the Explorer shows now (saved beside the widget)."""
+        return snapshot_html(self.state, self.remembered.where)
+
+    def _ipython_display_(self) -> None:
+        """Display the live widget and, as a second output, its static snapshot."""
+        from IPython.display import HTML, display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self._snapshot = display(HTML(self.snapshot()), display_id=True)
+        self._snapshot_key = self._state_key(self.state)
+
+    @staticmethod
+    def _state_key(state: RunState) -> tuple[Any, ...]:
+        return (state.run_id, state.status, state.progress.done, state.focus)
+
+    def _update_snapshot(self, state: RunState) -> None:
+        handle = getattr(self, "_snapshot", None)
+        key = self._state_key(state)
+        if handle is None or key == getattr(self, "_snapshot_key", None):
+            return
+        from IPython.display import HTML
+
+        self._snapshot_key = key
+        handle.update(HTML(self.snapshot()))
 
     @property
     def state(self) -> RunState:

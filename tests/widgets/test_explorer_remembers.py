@@ -182,3 +182,20 @@ async def test_an_unreadable_default_file_falls_back_to_memory_and_is_kept(toy_t
     assert result is not None and result.status == "ok"
     ex.close()
     assert default.read_text() == "not a database: keep me"
+
+
+async def test_a_reopened_notebook_redraws_its_last_run_from_the_trace_file(toy_task) -> None:
+    ex = make(toy_task, backend())
+    result = await ex.start(spec("sc", 4))
+    assert result is not None
+    shown = digest(ex)
+    ex.close()
+    later = backend()
+    again = make(toy_task, later)  # the cell re-run after a kernel restart
+    assert again.state.run_id == result.run_id and digest(again) == shown
+    assert later.call_count == 0 and "redrawn from the trace file" in again.status.value
+    assert len(again.live.paths.paths) >= 4  # the paths are on screen, not just numbers
+    again.close()
+    other = Explorer(task=toy_task, model="another-model", backend=backend())
+    assert other.state.run_id is None  # another model's runs are not passed off as its own
+    other.close()
