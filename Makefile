@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[local-model,notebook,dev]'
-	$(BIN)/python -m workbench.local.weights
+	$(BIN)/workbench local weights
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -50,8 +50,8 @@ lint: setup
 	$(BIN)/mypy workbench widgets
 	$(BIN)/lint-imports
 
-lab: setup
-	$(BIN)/jupyter lab notebooks/
+lab: setup  # the notebooks' Explorer records into (and recomputes from) the demo's file
+	WORKBENCH_DB=$${WORKBENCH_DB:-$(abspath $(DB))} $(BIN)/jupyter lab notebooks/
 
 bench: setup
 	$(BIN)/python bench/local_parallel.py

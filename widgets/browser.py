@@ -20,6 +20,7 @@ import ipywidgets as W
 import polars as pl
 import traitlets
 
+from widgets.homeloop import HomeLoop
 from widgets.live import LiveView
 from workbench.errors import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
@@ -99,8 +100,9 @@ class TraceBrowser(W.VBox):
     sql_timeout_s: float | None = SQL_TIMEOUT_S  # set per browser for heavier queries
 
     def __init__(self, store: Store | None, *, task: str | None = None, model: str | None = None,
-                 **kwargs: Any) -> None:
+                 home: HomeLoop | None = None, **kwargs: Any) -> None:
         self.store = store
+        self.home = home or HomeLoop()
         style = {"description_width": "70px"}
         self.technique = W.Dropdown(options=[ANY, *names()], value=ANY,
                                     description="technique", style=style)
@@ -118,13 +120,14 @@ class TraceBrowser(W.VBox):
         self.message.add_class("wb-browser-message")
         self.table = TableWidget()
         self.table.add_class("wb-results")
-        self.detail = LiveView(progress=False)
+        self.detail = LiveView(progress=False, home=self.home)
         self.detail.add_class("wb-browser-detail")
         self._frame = pl.DataFrame()
         self.showing_runs = False
-        self.filter_button.on_click(lambda _b: self.show_runs())
-        self.sql_button.on_click(lambda _b: self.run_sql(self.sql_box.value))
-        self.table.observe(self._on_select, names="selected")
+        on_home = self.home.wrap  # clicks may arrive on a subshell thread; DuckDB is not
+        self.filter_button.on_click(on_home(lambda _b: self.show_runs()))  # shared there
+        self.sql_button.on_click(on_home(lambda _b: self.run_sql(self.sql_box.value)))
+        self.table.observe(on_home(self._on_select), names="selected")
         super().__init__([W.HBox([self.technique, self.model, self.task, self.filter_button]),
                           self.sql_box, self.sql_button, self.message, self.table,
                           self.detail], **kwargs)

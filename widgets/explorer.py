@@ -11,6 +11,7 @@ through the throttled sink and the DuckDB recorder.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,13 @@ import polars as pl
 
 from widgets.browser import TraceBrowser
 from widgets.controls import Controls, difficulty_of, pick_items, spec_from_values
+from widgets.homeloop import HomeLoop
 from widgets.live import LiveView
 from widgets.prompt_lab import PromptLab
-from widgets.recompute import instant_events
+from widgets.recompute import instant_events, instant_note, why_not
+from widgets.remember import open_store, title_html
 from widgets.scaling import ScalingView, stored_points
-from widgets.sink import running_loop
+from widgets.snapshot import snapshot_html
 from widgets.state import RunState
 from workbench.backends.base import Backend
 from workbench.errors import WorkbenchError
@@ -37,6 +40,12 @@ if TYPE_CHECKING:
     from workbench.store.store import Store
 
 DEBOUNCE_S = 0.3
+PREVIOUS_GRACE_S = 0.5
+"""How long a replacement run waits for the cancelled one to unwind before it starts anyway
+(its events are ignored by the live view's fold, which follows the newest RunStarted)."""
+LAST_RUN_SQL = """
+SELECT run_id FROM runs WHERE task = ? AND model = ? ORDER BY created_at DESC LIMIT 1
+"""
 WRONG_SQL = """
 SELECT DISTINCT s.item_index FROM graded_samples s JOIN runs r USING (run_id)
 WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
@@ -52,23 +61,39 @@ def resolve_task(task: str | Task) -> Task:
     return task
 
 
+async def _await_on_own_loop(task: asyncio.Task[Any]) -> None:
+    """Wait for ``task`` to end without ever calling into its loop from another thread."""
+    if task.get_loop() is asyncio.get_running_loop():
+        await asyncio.wait([task])
+        return
+
+    async def ended() -> None:
+        await asyncio.wait([task])
+
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(ended(), task.get_loop()))
+
+
 class Explorer(W.VBox):
     """Controls, live paths / votes / refinement, prompt lab, trace browser, scaling view.
 
     ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
     no-model demo of :mod:`widgets.demo`); with None the
     backend comes from ``workbench.api.models_backend`` (which starts the local model server, in
-    a worker thread so the kernel never blocks). ``db`` (a path or ":memory:") records
-    every run and enables the trace browser, replay and instant recompute.
+    a worker thread so the kernel never blocks). Every run is recorded, which feeds the
+    trace browser, replay and instant recompute: into ``db`` if given, else into the CLI's
+    default file (``$WORKBENCH_DB`` or ``./traces.duckdb``, see :mod:`widgets.remember`);
+    ``db=":memory:"`` keeps nothing after the kernel ends.
     """
 
     def __init__(self, task: str | Task = "arithmetic", model: str = "local",
                  db: str | Path | None = None, backend: Backend | str | None = None,
                  verifier: str | None = None, *, store: Store | None = None,
                  debounce_s: float = DEBOUNCE_S) -> None:
+        self.home = HomeLoop()  # every callback below is handed to this loop (widgets.homeloop)
         self.task = resolve_task(task)
         self.task_name = str(self.task.name)
-        self.store, self._own_store = self._open_store(db, store)
+        self.remembered = open_store(db, store)
+        self.store, self._own_store = self.remembered.store, self.remembered.own
         self.recorder = self._make_recorder()
         self.backend = self._demo(backend)
         self._backends: dict[tuple[str, str | None], tuple[Backend, dict[str, float]]] = {}
@@ -79,33 +104,26 @@ class Explorer(W.VBox):
         levels = sorted({d for p in self.problems if (d := difficulty_of(p)) is not None})
         self.controls = Controls(model=model, verifier=verifier, difficulties=levels)
         self.controls.start.max = max(0, len(self.problems) - 1)
-        self.live = LiveView(on_stop=self.cancel)
+        self.live = LiveView(on_stop=self.home.wrap(self.cancel), home=self.home)
         self.live.add_class("wb-main")
         self.scaling = ScalingView()
-        self.lab = PromptLab(self.spec, self.execute)
-        self.browser = TraceBrowser(self.store, task=self.task_name)
+        self.lab = PromptLab(self.spec, self.execute, home=self.home)
+        self.browser = TraceBrowser(self.store, task=self.task_name, home=self.home)
         self.status = W.HTML("")
         self.status.add_class("wb-status")
         self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
                           titles=["Live", "Prompt lab", "Traces", "Scaling"])
-        title = W.HTML(html("<b>Inference Workbench</b> · task <code>{}</code> · {} problems",
-                            self.task_name, len(self.problems)))
+        title = W.HTML(title_html(self.task_name, len(self.problems), self.remembered))
+        title.add_class("wb-title")
         super().__init__([title, self.controls, self.status, self.tabs])
         self.add_class("wb-explorer")
-        self.controls.on_change(self._debounce)
-        self.controls.run_button.on_click(lambda _b: self.start())
+        self.controls.on_change(self.home.wrap(self._debounce))
+        self.controls.run_button.on_click(self.home.wrap(lambda _b: self.start()))
         self.live.listeners.append(self._on_live)
         self.refresh_stored()
+        self.show_last()
 
     # ---- setup ---------------------------------------------------------------------
-    @staticmethod
-    def _open_store(db: str | Path | None, store: Store | None) -> tuple[Store | None, bool]:
-        if store is not None or db is None:
-            return store, False
-        from workbench.store.store import Store
-
-        return Store.open(db), True
-
     def _make_recorder(self) -> Sink | None:
         if self.store is None:
             return None
@@ -163,7 +181,15 @@ class Explorer(W.VBox):
 
     def start(self, spec: RunSpec | None = None) -> asyncio.Task[RunResult | None]:
         """Cancel the run in flight and schedule ``spec`` (default: the controls') on the
-        running loop; returns the task (await it, or let it run in the background)."""
+        Explorer's home loop; returns the task (await it, or let it run in the background).
+
+        Called from another thread (a widget callback on a kernel subshell), use
+        :meth:`start_threadsafe` instead: a task must be created by its own loop."""
+        if not self.home.here():
+            raise WorkbenchError("Explorer.start was called off the Explorer's event loop; "
+                                 "use start_threadsafe() from other threads.")
+        if spec is None:  # the controls' spec now: a debounce still pending is superseded
+            self._cancel_pending()
         try:
             spec = spec or self.spec()
         except WorkbenchError as exc:
@@ -174,32 +200,48 @@ class Explorer(W.VBox):
             previous.cancel()
         self.live.progress.show_error("")
         self.status.value = ""
-        self._task = running_loop().create_task(self._run(spec, previous))
+        self._task = self.home.loop.create_task(self._run(spec, previous))
         self._task.add_done_callback(self._on_done)
         return self._task
 
+    def start_threadsafe(self, spec: RunSpec | None = None
+                         ) -> concurrent.futures.Future[RunResult | None]:
+        """:meth:`start` from any thread: handed to the home loop, a future of the result."""
+        async def started() -> RunResult | None:
+            return await self.start(spec)
+
+        return asyncio.run_coroutine_threadsafe(started(), self.home.loop)
+
     async def _run(self, spec: RunSpec, previous: asyncio.Task[Any] | None
                    ) -> RunResult | None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its RunFinished lands before our RunStarted
+        if previous is not None and previous.get_loop() is asyncio.get_running_loop():
+            # its RunFinished lands before our RunStarted; a run slow to unwind is not
+            # waited for beyond the grace (the fold follows the newest RunStarted)
+            await asyncio.wait([previous], timeout=PREVIOUS_GRACE_S)
         return await self.execute(spec, [self.live.sink])
 
     def cancel(self) -> None:
         """Stop: cancel the pending debounce and the run in flight (partial traces stay)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
+        self._cancel_pending()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self.lab.cancel()
 
     async def wait(self) -> RunResult | None:
-        """Await the run in flight (None if there is none or it was cancelled)."""
-        task = self._task
-        if task is None:
-            return None
-        await asyncio.wait([task])
-        return None if task.cancelled() or task.exception() else task.result()
+        """Await until the Explorer settles: a pending debounce has fired and the run in
+        flight (or the one that replaced it) ended. None if there is none or it was
+        cancelled. Safe from another loop too (the task is awaited on its own loop)."""
+        while True:
+            if self._pending is not None:
+                await asyncio.sleep(min(0.05, self.debounce_s))
+                continue
+            task = self._task
+            if task is None:
+                return None
+            if not task.done():
+                await _await_on_own_loop(task)
+                continue
+            return None if task.cancelled() or task.exception() else task.result()
 
     def _on_done(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
@@ -211,10 +253,15 @@ class Explorer(W.VBox):
         self.refresh_stored()
 
     # ---- debounce and instant recompute --------------------------------------------
-    def _debounce(self) -> None:
+    def _cancel_pending(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
-        self._pending = running_loop().call_later(self.debounce_s, self._settled)
+            self._pending = None
+
+    def _debounce(self) -> None:
+        """A control changed (on the home loop: the observer is wrapped); settle later."""
+        self._cancel_pending()
+        self._pending = self.home.call_later(self.debounce_s, self._settled)
 
     def _settled(self) -> None:
         self._pending = None
@@ -227,6 +274,9 @@ class Explorer(W.VBox):
             return
         if self.controls.auto_run.value:
             self.start(spec)
+            if self.store is not None:
+                self.status.value = html('<span class="wb-not-instant">{}</span>',
+                                         why_not(spec))
 
     def try_instant(self, spec: RunSpec) -> bool:
         """Show ``spec``'s result from stored paths if the store can answer it (no model)."""
@@ -238,12 +288,7 @@ class Explorer(W.VBox):
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self.live.show(events)
-        params = events[0].params if hasattr(events[0], "params") else {}
-        self.status.value = html(
-            '<span class="wb-instant">SC@{n} recomputed from stored run <code>{run}</code>: '
-            "no model call · expected maj@{n} over all subsets {acc:.0%}</span>",
-            n=spec.n, run=str(params.get("from_run")),
-            acc=float(params.get("expected_maj_at_k", 0.0)))
+        self.status.value = html('<span class="wb-instant">{}</span>', instant_note(spec, events))
         return True
 
     # ---- stored runs ---------------------------------------------------------------
@@ -267,6 +312,8 @@ class Explorer(W.VBox):
         if self.store is None:
             raise WorkbenchError("This Explorer has no store; create it with db=PATH to "
                                  "resume stored runs.")
+        if not self.home.here():
+            raise WorkbenchError("Explorer.resume was called off the Explorer's event loop.")
         from workbench.resume import resume_run_async
 
         previous = self._task
@@ -279,9 +326,29 @@ class Explorer(W.VBox):
                                           sinks=[self.live.sink], task=self.task,
                                           recorder=self.recorder)
 
-        self._task = running_loop().create_task(go())
+        self._task = self.home.loop.create_task(go())
         self._task.add_done_callback(self._on_done)
         return self._task
+
+    def show_last(self) -> str | None:
+        """Redraw the newest stored run of this task and model from the trace file (no model
+        call): why a notebook reopened after a kernel restart shows its last result as soon
+        as its cell runs, whatever JupyterLab's widget-state setting. Returns the run id."""
+        if self.store is None:
+            return None
+        ids = self.store.query(LAST_RUN_SQL, [self.task_name, self.controls.model.value])
+        if ids.height == 0:
+            return None
+        run_id = str(ids["run_id"][0])
+        try:
+            self.replay(run_id)
+        except WorkbenchError as exc:  # a damaged run must not stop the Explorer opening
+            self.status.value = html("<span>{}</span>", str(exc))
+            return None
+        self.status.value = html(
+            '<span class="wb-replayed">Last stored run <code>{}</code> redrawn from the trace '
+            "file (no model call); move a control to run.</span>", run_id)
+        return run_id
 
     def refresh_stored(self) -> None:
         """Redraw the parts that read the store: stored runs in the scaling view and the
@@ -295,6 +362,35 @@ class Explorer(W.VBox):
     def _on_live(self, state: RunState, stale: set[str]) -> None:
         if "scaling" in stale:
             self.scaling.update_live(state.scored)
+        if "progress" in stale and state.status != "running":
+            self._update_snapshot(state)
+
+    # ---- the static snapshot saved in the notebook (widgets.snapshot) ----------------
+    def snapshot(self) -> str:
+        """The static HTML of what the Explorer shows now (saved beside the widget)."""
+        return snapshot_html(self.state, self.remembered.where)
+
+    def _ipython_display_(self) -> None:
+        """Display the live widget and, as a second output, its static snapshot."""
+        from IPython.display import HTML, display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self._snapshot = display(HTML(self.snapshot()), display_id=True)
+        self._snapshot_key = self._state_key(self.state)
+
+    @staticmethod
+    def _state_key(state: RunState) -> tuple[Any, ...]:
+        return (state.run_id, state.status, state.progress.done, state.focus)
+
+    def _update_snapshot(self, state: RunState) -> None:
+        handle = getattr(self, "_snapshot", None)
+        key = self._state_key(state)
+        if handle is None or key == getattr(self, "_snapshot_key", None):
+            return
+        from IPython.display import HTML
+
+        self._snapshot_key = key
+        handle.update(HTML(self.snapshot()))
 
     @property
     def state(self) -> RunState:

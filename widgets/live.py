@@ -13,6 +13,7 @@ from typing import Any
 import ipywidgets as W
 
 from widgets.diff import RefinementView
+from widgets.homeloop import HomeLoop
 from widgets.paths import PathsView
 from widgets.progress import ProgressView
 from widgets.sink import Delta, WidgetSink
@@ -27,18 +28,19 @@ class LiveView(W.VBox):
     """Progress, paths of the focused item, its votes and its refinement rounds."""
 
     def __init__(self, on_stop: Callable[[], None] | None = None, *, progress: bool = True,
-                 **kwargs: Any) -> None:
+                 home: HomeLoop | None = None, **kwargs: Any) -> None:
+        self.home = home or HomeLoop()
         self.picker = W.Dropdown(options=[], description="item",
                                  layout=W.Layout(width="260px"))
         self.picker.add_class("wb-sample-picker")
         self.progress = ProgressView(on_stop=on_stop)
-        self.paths = PathsView()
+        self.paths = PathsView(home=self.home)
         self.votes = VoteChart(layout=W.Layout(width="440px", flex="0 0 auto"))
         self.rounds = RefinementView(layout=W.Layout(flex="1 1 auto", width="auto"))
-        self.sink = WidgetSink(self._render)
+        self.sink = WidgetSink(self._render, schedule=self.home.call_later)
         self.listeners: list[Listener] = []
         self._syncing = False
-        self.picker.observe(self._on_pick, names="value")
+        self.picker.observe(self.home.wrap(self._on_pick), names="value")
         top = [self.progress] if progress else []
         super().__init__([*top, self.picker, self.paths, W.HBox([self.votes, self.rounds])],
                          **kwargs)

@@ -21,6 +21,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from widgets.homeloop import HomeLoop
 from widgets.sink import Delta
 from widgets.state import (
     CHILD_ROLES,
@@ -99,7 +100,7 @@ class PathsView(anywidget.AnyWidget):
     texts = traitlets.Dict().tag(sync=True)
     header = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, home: HomeLoop | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("wb-paths-widget")
         self._texts_at = 0.0
@@ -110,7 +111,7 @@ class PathsView(anywidget.AnyWidget):
         self.clock: Callable[[], float] = time.monotonic  # tests pass a fake clock
         self.messages_sent = 0
         self.texts_syncs = 0
-        self.on_msg(self._on_front_msg)
+        self.on_msg((home or HomeLoop()).wrap(self._on_front_msg))  # any thread -> home
 
     def update(self, state: RunState, stale: set[str], deltas: list[Delta]) -> None:
         """Apply one flush: cards if stale, deltas as one message, full texts when needed."""

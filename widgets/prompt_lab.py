@@ -14,8 +14,9 @@ from typing import Any
 
 import ipywidgets as W
 
+from widgets.homeloop import HomeLoop
 from widgets.progress import ProgressView
-from widgets.sink import Delta, WidgetSink, running_loop
+from widgets.sink import Delta, WidgetSink
 from widgets.state import RunState
 from workbench.errors import WorkbenchError
 from workbench.events import Event, SampleScored
@@ -115,12 +116,14 @@ class VariantEditor(W.VBox):
 class PromptLab(W.VBox):
     """Variant A | variant B editors, one Run button, two progress bars, a comparison."""
 
-    def __init__(self, base_spec: Callable[[], RunSpec], execute: Execute,
-                 **kwargs: Any) -> None:
+    def __init__(self, base_spec: Callable[[], RunSpec], execute: Execute, *,
+                 home: HomeLoop | None = None, **kwargs: Any) -> None:
         self.base_spec, self.execute = base_spec, execute
+        self.home = home or HomeLoop()
         self.a, self.b = VariantEditor("Variant A"), VariantEditor("Variant B")
         self.progress_a, self.progress_b = ProgressView(), ProgressView()
-        self.sinks = (WidgetSink(self._render_a), WidgetSink(self._render_b))
+        self.sinks = (WidgetSink(self._render_a, schedule=self.home.call_later),
+                      WidgetSink(self._render_b, schedule=self.home.call_later))
         self.run_button = W.Button(description="Run A vs B", icon="play",
                                    button_style="primary")
         self.run_button.add_class("wb-lab-run-button")
@@ -129,9 +132,9 @@ class PromptLab(W.VBox):
         self.message = W.HTML("")
         self.message.add_class("wb-lab-message")
         self.task: asyncio.Task[Any] | None = None
-        self.run_button.on_click(lambda _b: self.start())
+        self.run_button.on_click(self.home.wrap(lambda _b: self.start()))
         for view in (self.progress_a, self.progress_b):
-            view._on_stop = self.cancel
+            view._on_stop = self.home.wrap(self.cancel)
         super().__init__([W.HBox([self.a, self.b]), self.run_button, self.message,
                           W.HBox([self.progress_a, self.progress_b]), self.table], **kwargs)
         self.add_class("wb-prompt-lab")
@@ -148,7 +151,7 @@ class PromptLab(W.VBox):
             return None
         self.message.value = ""
         self.cancel()
-        self.task = running_loop().create_task(self._both(spec_a, spec_b))
+        self.task = self.home.loop.create_task(self._both(spec_a, spec_b))
         return self.task
 
     async def _both(self, spec_a: RunSpec, spec_b: RunSpec) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Instant answers from stored paths: SC@k for k <= N already stored, with no model call.
+"""Instant answers from stored paths: SC@k, adaptive SC and best-of-N for N <= stored.
 
 Why: an SC@16 run on 40 items takes ~25 minutes on the local model, and moving the N slider
 down to 8 asks a question the store already answers: the first 8 stored paths of each item
@@ -6,6 +6,8 @@ down to 8 asks a question the store already answers: the first 8 stored paths of
 looked up, its first k paths per item are re-voted with the same voting function the
 technique uses, and the result is turned into ordinary events (fed through the same sink as
 a live run). The expected SC@k accuracy over all k-subsets (maj@k) is reported beside it.
+Adaptive SC replays its stopping rule on a stored SC run's prefix, and best-of-N re-picks
+among a stored best-of-N run's first N scored candidates (the rules: widgets.rechoose).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from widgets.rechoose import Choice, adaptive, best_of, majority
 from workbench.events import (
     Event,
     PathFinished,
@@ -26,8 +29,9 @@ from workbench.events import (
     Voted,
 )
 from workbench.prompts import Prompts
-from workbench.runner import RunSpec
+from workbench.runner import RunSpec, build_technique
 from workbench.store.textcodec import decode_opt, decode_text
+from workbench.techniques.registry import REGISTRY, get
 from workbench.techniques.voting import vote
 
 if TYPE_CHECKING:
@@ -37,8 +41,8 @@ Same = Callable[[str, str], bool]
 
 CANDIDATES_SQL = """
 SELECT run_id, n_samples FROM runs
-WHERE task = ? AND model = ? AND technique = 'sc' AND budget_tokens = ? AND temperature = ?
-  AND seed = ? AND prompt_hash = ? AND n_samples >= ?
+WHERE task = ? AND model = ? AND technique = ? AND budget_tokens = ? AND temperature = ?
+  AND seed = ? AND prompt_hash = ? AND n_samples >= ? AND coalesce(verifier, '') = ?
 ORDER BY created_at DESC
 """
 SAMPLES_SQL = """
@@ -47,8 +51,9 @@ WHERE run_id = ? AND list_contains(?, item_index) ORDER BY item_index
 """
 PATHS_SQL = """
 SELECT sample_id, path_id, parent_id, role, model, round, idx, text, answer, correct,
-       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error, answer_key
-FROM graded_paths WHERE run_id = ? AND list_contains(?, sample_id) AND role IN ('path', 'forced_answer')
+       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error, answer_key, score
+FROM graded_paths WHERE run_id = ? AND list_contains(?, sample_id)
+  AND role IN ('path', 'forced_answer', 'verify')
 ORDER BY sample_id, idx, started_at
 """
 
@@ -62,25 +67,53 @@ class Outcome:
     correct: bool
     rows: tuple[dict[str, Any], ...]
     key: str | None = None  # stored canonical key (migration 4): the live vote's grouping
+    score: float | None = None
+    tokens_out: int = 0
 
 
 def recomputable(spec: RunSpec) -> bool:
-    """Only majority-vote SC can be answered by subsetting stored paths."""
-    return spec.technique == "sc" and spec.vote == "majority" and spec.items is not None
+    """Rules over a prefix of samples: majority SC, adaptive SC, best-of-N (on chosen items;
+    a weighted vote needs logprobs or new verifier calls, so it runs)."""
+    return spec.items is not None and replay_rule(spec) is not None
+
+
+def replay_rule(spec: RunSpec) -> str | None:
+    """The registry's replay rule for ``spec`` (``None``: it needs new model calls; a
+    weighted vote needs logprobs or verifier calls the store may not hold)."""
+    info = REGISTRY.get(spec.technique)
+    if info is None or info.replay is None:
+        return None
+    if info.replay == "majority" and spec.vote != "majority":
+        return None
+    return info.replay
+
+
+def source_technique(spec: RunSpec) -> str:
+    """The technique whose stored samples ``spec``'s rule is replayed on."""
+    return get(spec.technique).replay_source
+
+
+def source_verifier(spec: RunSpec) -> str:
+    """The verifier a stored run must have used (best-of-N scores depend on it)."""
+    return (spec.effective_verifier() or "") if get(spec.technique).needs_verifier else ""
 
 
 def outcomes(paths: list[dict[str, Any]]) -> list[Outcome]:
     """Chains of one item in idx order, each with the answer it finally gave."""
     chains = [r for r in paths if r["role"] == "path"]
     forced = {r["parent_id"]: r for r in paths if r["role"] == "forced_answer"}
+    verify = {r["parent_id"]: r for r in paths if r["role"] == "verify"}
     out = []
     for c in sorted(chains, key=lambda r: r["idx"]):
         f = forced.get(c["path_id"]) if c["answer"] is None else None
+        v = verify.get(c["path_id"])
         final = f if f is not None else c
+        rows = tuple(r for r in (c, f, v) if r is not None)
         out.append(Outcome(idx=c["idx"], answer=decode_opt(final["answer"]),
-                           correct=bool(final["correct"]),
-                           rows=(c, f) if f is not None else (c,),
-                           key=decode_opt(final.get("answer_key"))))
+                           correct=bool(final["correct"]), rows=rows,
+                           key=decode_opt(final.get("answer_key")),
+                           score=v["score"] if v is not None else None,
+                           tokens_out=sum(r["tokens_out"] or 0 for r in rows)))
     return out
 
 
@@ -119,9 +152,9 @@ def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int,
 def find_run(store: Store, spec: RunSpec, task_name: str) -> str | None:
     """The newest stored SC run that holds >= N paths for every requested item."""
     prompt_hash = Prompts().with_overrides(**spec.prompts).hash()
-    cands = store.query(CANDIDATES_SQL, [task_name, spec.model, spec.budget,
-                                         spec.effective_temperature(), spec.seed, prompt_hash,
-                                         spec.n])
+    cands = store.query(CANDIDATES_SQL, [task_name, spec.model, source_technique(spec),
+                                         spec.budget, spec.effective_temperature(), spec.seed,
+                                         prompt_hash, spec.n, source_verifier(spec)])
     items = list(spec.items or ())
     for run_id in cands["run_id"].to_list():
         got = store.query("SELECT count(DISTINCT item_index) AS c FROM samples "
@@ -151,35 +184,51 @@ def instant_events(store: Store, spec: RunSpec, task_name: str, same: Same
     return _events(run_id, spec, task_name, samples, per_item, same)
 
 
+def choose(spec: RunSpec, outs: Sequence[Outcome], same: Same) -> Choice:
+    """The requested technique's rule replayed on one item's stored samples."""
+    rule = replay_rule(spec)
+    if rule == "adaptive":
+        knobs = build_technique(spec).describe()
+        return adaptive(outs, spec.n, same, wave=int(knobs["wave"]),
+                        min_samples=int(knobs["min_samples"]),
+                        confidence=float(knobs["confidence"]))
+    if rule == "best_of":
+        return best_of(outs, spec.n, same)
+    return majority(outs, spec.n, same)
+
+
 def _events(source: str, spec: RunSpec, task_name: str, samples: pl.DataFrame,
             per_item: list[list[Outcome]], same: Same) -> list[Event]:
     k = spec.n
-    rid = f"{source}@k{k}"
+    rid = (f"{source}@k{k}" if replay_rule(spec) == "majority"
+           else f"{source}@{spec.technique}{k}")
     expected = expected_accuracy(per_item, k, same)
     events: list[Event] = [RunStarted(
-        run_id=rid, technique="sc", model=spec.model, task=task_name, n_items=samples.height,
-        seed=spec.seed, params={"from_run": source, "k": k, "expected_maj_at_k": expected,
-                                "budget_tokens": spec.budget, "n": k})]
+        run_id=rid, technique=spec.technique, model=spec.model, task=task_name,
+        n_items=samples.height, seed=spec.seed, verifier=spec.effective_verifier(),
+        params={"from_run": source, "k": k, "expected_maj_at_k": expected,
+                "budget_tokens": spec.budget, "n": k, "recomputed": True})]
     n_correct = 0
     for srow, outs in zip(samples.iter_rows(named=True), per_item, strict=True):
         sid = f"{rid}-{srow['item_index']:05d}"
-        result, correct, used = revote(outs, k, same)
-        n_correct += int(correct)
+        chosen = choose(spec, outs, same)
+        n_correct += int(chosen.correct)
         tokens_in = tokens_out = 0
         cost = 0.0
-        for o in used:
+        for o in outs[:chosen.used]:
             for r in o.rows:
                 events += _path_events(rid, sid, r)
                 tokens_in += r["tokens_in"] or 0
                 tokens_out += r["tokens_out"] or 0
                 cost += r["cost_usd"] or 0.0
-        events.append(Voted(run_id=rid, sample_id=sid, method="majority",
+        result = chosen.result
+        events.append(Voted(run_id=rid, sample_id=sid, method=chosen.method,
                             counts=result.counts, winner=result.winner, tie=result.tie,
-                            tie_break=result.tie_break, n_paths=len(used)))
+                            tie_break=result.tie_break, n_paths=chosen.used, **chosen.extra))
         events.append(SampleScored(
             run_id=rid, sample_id=sid, item_id=decode_text(srow["item_id"] or ""),
             item_index=srow["item_index"], question=decode_text(srow["question"] or ""),
-            gold=decode_text(srow["gold"] or ""), answer=result.winner, correct=correct,
+            gold=decode_text(srow["gold"] or ""), answer=result.winner, correct=chosen.correct,
             tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, n_calls=0,
             meta={"from_run": source}))
     events.append(RunFinished(run_id=rid, status="ok", n_samples=samples.height,
@@ -197,4 +246,36 @@ def _path_events(rid: str, sid: str, r: dict[str, Any]) -> list[Event]:
                          answer=decode_opt(r["answer"]), finish_reason=r["finish_reason"],
                          truncated=bool(r["truncated"]), tokens_in=r["tokens_in"] or 0,
                          tokens_out=r["tokens_out"] or 0, cost_usd=r["cost_usd"] or 0.0,
-                         error=decode_opt(r["error"]), correct=r["correct"], cached=True)]
+                         error=decode_opt(r["error"]), correct=r["correct"], cached=True,
+                         score=r.get("score"))]
+
+
+def instant_note(spec: RunSpec, events: Sequence[Event]) -> str:
+    """What the status line says about an instant answer (plain text, escape to show)."""
+    started = events[0]
+    params = started.params if isinstance(started, RunStarted) else {}
+    source = str(params.get("from_run"))
+    used = [e.n_paths for e in events if isinstance(e, Voted)]
+    mean_used = sum(used) / len(used) if used else 0.0
+    rule = replay_rule(spec)
+    if rule == "adaptive":
+        return (f"adaptive SC (N ≤ {spec.n}) replayed on stored run {source}: its stopping "
+                f"rule used {mean_used:.1f} of {spec.n} samples per item · no model call")
+    if rule == "best_of":
+        return (f"best-of-{spec.n} re-picked from the scored candidates of stored run "
+                f"{source} · no model call")
+    return (f"SC@{spec.n} recomputed from stored run {source}: no model call · expected "
+            f"maj@{spec.n} over all subsets {float(params.get('expected_maj_at_k', 0.0)):.0%}")
+
+
+def why_not(spec: RunSpec) -> str:
+    """Why the store could not answer ``spec`` (shown while the model runs instead)."""
+    if spec.items is None:
+        return "the items are not fixed, so stored runs cannot stand in: running the model"
+    if replay_rule(spec) is None:
+        return f"{spec.technique} needs new model calls: running the model"
+    what = source_technique(spec)
+    extra = f", verifier {spec.effective_verifier()}" if source_verifier(spec) else ""
+    return (f"no stored {what} run has ≥ {spec.n} samples of every chosen item at this "
+            f"budget, temperature, seed and prompts{extra}: running the model (the next "
+            f"N ≤ {spec.n} on these items will be instant)")

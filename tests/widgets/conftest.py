@@ -11,6 +11,12 @@ from workbench.backends.scripted import ScriptedBackend
 from workbench.store.store import Store
 
 
+@pytest.fixture(autouse=True)
+def default_db_in_tmp(tmp_path, monkeypatch) -> None:
+    """An Explorer built without db= records into the default file: keep it out of the repo."""
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "default-traces.duckdb"))
+
+
 @pytest.fixture
 def scripted() -> ScriptedBackend:
     return ScriptedBackend(toy_script(), delay_s=0.001)

@@ -207,5 +207,6 @@ async def test_errors_surface_in_the_ui_not_the_kernel(toy_task, scripted) -> No
                             temperature=5.0, items=(1,)))
     await asyncio.wait([task])
     assert "temperature must be between 0 and 2" in ex.live.progress.error.value
-    with pytest.raises(Exception, match="no store"):
+    with pytest.raises(Exception, match="nope"):
         ex.replay("nope")
+    ex.close()

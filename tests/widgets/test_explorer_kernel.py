@@ -50,6 +50,20 @@ CELLS = [
     print("stop", running, ex.state.status, round(time.monotonic() - t0, 3))
     """,
     "import os; print('responsive', os.environ.get('OPENAI_API_KEY', '')[:10])",
+    # a slider released on another thread's loop mid-run (what a kernel subshell does)
+    """
+    import threading
+    sub = asyncio.new_event_loop()
+    threading.Thread(target=sub.run_forever, daemon=True).start()
+    ex.backend = demo_backend(task, delay_s=0.01)
+    ex.controls.budget.value = 181
+    await asyncio.sleep(0.4)
+    sub.call_soon_threadsafe(setattr, ex.controls.budget, "value", 128)
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(ex.wait(), 30)
+    print("subshell", ex.state.status, ex.state.started.params["budget_tokens"], ex.home.hops)
+    sub.call_soon_threadsafe(sub.stop)
+    """,
 ]
 
 
@@ -76,6 +90,11 @@ def test_explorer_runs_on_the_kernel_loop(tmp_path) -> None:
     _, running, status, waited = out[3].split()
     assert (running, status) == ("running", "cancelled") and float(waited) < 1.0
     assert out[4].split() == ["responsive", CANARY[:10]]  # the key was there to leak
+    assert out[5].split()[:3] == ["subshell", "ok", "128"] and int(out[5].split()[3]) >= 1
+    # the static snapshot beside the widget followed the runs (update_display_data)
+    html_out = [o for o in nb.cells[0].outputs if "text/html" in o.get("data", {})]
+    assert len(html_out) == 1 and "wb-snapshot" in html_out[0]["data"]["text/html"]
+    assert "ok · sc" in html_out[0]["data"]["text/html"]
     state = json.dumps(nb.metadata["widgets"])
     assert "wb-explorer" in state and "wb-paths-widget" in state
     assert CANARY not in state

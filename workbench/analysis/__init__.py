@@ -61,6 +61,7 @@ from workbench.analysis.frames import Frames, as_frames, from_store, item_tallie
 from workbench.analysis.intervals import wilson_interval
 from workbench.analysis.literature import alpha_by_task, compare_to_seed, sc_gain
 from workbench.analysis.report import Report, png_exporter, write_report
+from workbench.analysis.static import use_system_browser, write_static
 from workbench.analysis.tables import price_table, seed_table, to_markdown
 
 __all__ = [
@@ -74,7 +75,10 @@ __all__ = [
     "price_table", "run_curves", "run_summary", "seed_table", "simulate_adaptive",
     "summarize_curves", "to_markdown", "fig_maj_pass", "fig_pareto", "fig_refinement_flips",
     "fig_scaling", "fig_vote_margin", "refinement_flips", "vote_margins", "Report",
-    "png_exporter", "write_report", "alpha_by_task", "compare_to_seed", "sc_gain",
+    "png_exporter", "write_report", "use_system_browser", "write_static",
+    "alpha_by_task", "compare_to_seed", "sc_gain",
     "Comparison", "compare", "compare_store", "diff_text", "mcnemar_exact",
     "newcombe_paired_interval", "wilson_interval",
 ]
+
+use_system_browser()  # fig.write_image uses the installed Chromium (never a download)

@@ -2,7 +2,8 @@
 
 Tables are written as CSV (for tools) and markdown (for reading, collected in
 ``report.md``); figures as HTML that load one local ``plotly.min.js`` next to them (no
-CDN), and as PNG when a static exporter works offline (see :func:`png_exporter`).
+CDN), and as PNG and SVG beside them when kaleido can drive an installed Chromium
+(:mod:`workbench.analysis.static`; nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workbench.analysis.decisions import pareto_frontier
 from workbench.analysis.difficulty import accuracy_by_difficulty, meta_difficulty
 from workbench.analysis.fits import curve_fits
 from workbench.analysis.frames import Frames, as_frames, reasoning_paths
+from workbench.analysis.static import static_exporter, use_system_browser, write_static
 from workbench.analysis.tables import seed_table, to_markdown
 from workbench.htmltext import escape
 
@@ -40,39 +42,16 @@ class Report:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def _plotly_js_path() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
 def png_exporter() -> tuple[PngWriter | None, str]:
-    """A working offline PNG writer, or None and the reason.
+    """A working offline PNG writer, or None and the reason (kaleido >= 1 with the
+    installed Chromium, see :mod:`workbench.analysis.static`; never a download)."""
+    ok, how = static_exporter()
+    if not ok:
+        return None, how
 
-    Tried in order: plotly's own ``write_image`` (kaleido >= 1, which needs a Chrome or
-    Chromium already installed: it will not download one here), then kaleido 0.2.x's
-    bundled Chromium driven directly with plotly's local plotly.min.js (plotly >= 6
-    refuses kaleido < 1 itself, but the old scope still renders current figures).
-    """
-    probe = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
-    reasons = []
-    try:
-        probe.to_image(format="png")
-        return (lambda fig, path: fig.write_image(str(path))), "kaleido>=1 (plotly.write_image)"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
-        reasons.append(f"plotly.write_image: {type(exc).__name__}: {str(exc).strip()[:120]}")
-    try:
-        from kaleido.scopes.plotly import PlotlyScope  # type: ignore[import-not-found]
-
-        scope = PlotlyScope(plotlyjs=str(_plotly_js_path()))
-        scope.transform(probe.to_dict(), format="png")
-
-        def write(fig: go.Figure, path: Path) -> None:
-            path.write_bytes(scope.transform(fig.to_dict(), format="png"))
-        return write, "kaleido 0.2 bundled Chromium with local plotly.js"
-    except Exception as exc:  # noqa: BLE001
-        reasons.append(f"kaleido 0.2 scope: {type(exc).__name__}: {str(exc).strip()[:120]}")
-    return None, "PNG skipped (HTML only): " + "; ".join(reasons)
+    def write(fig: go.Figure, path: Path) -> None:
+        write_static({path.stem: fig}, path.parent, formats=("png",))
+    return write, how
 
 
 def _analyse(frames: Frames, model_params: Mapping[str, float] | None,
@@ -136,6 +115,17 @@ def _csv_safe(df: pl.DataFrame) -> pl.DataFrame:
                             for c, t in df.schema.items() if t.is_nested()])
 
 
+def _write_static(figs: Mapping[str, go.Figure], out: Path) -> tuple[str, list[Path]]:
+    """PNG + SVG beside the HTML in one browser session, or the reason they are missing."""
+    try:
+        paths = write_static(figs, out)
+    except Exception as exc:  # noqa: BLE001 - no browser / render failure: HTML still stands
+        browser = use_system_browser() or "no Chromium found (install chromium or set BROWSER_PATH)"
+        return (f"PNG/SVG skipped (HTML only): kaleido with {browser}: "
+                f"{type(exc).__name__}: {str(exc).strip()[:160]}"), []
+    return f"PNG and SVG via kaleido with {use_system_browser()}", paths
+
+
 def write_report(source: Any, out_dir: str | os.PathLike[str], *,
                  model_params: Mapping[str, float] | None = None,
                  flops_per_joule: float = DEFAULT_FLOPS_PER_JOULE, b: int = 1000,
@@ -153,19 +143,20 @@ def write_report(source: Any, out_dir: str | os.PathLike[str], *,
         df.pipe(_csv_safe).write_csv(out / f"{name}.csv")
         rep.files.append(out / f"{name}.csv")
         md += [f"## {name}", "", to_markdown(df.head(200).pipe(_csv_safe)), ""]
-    writer, rep.png = png_exporter() if png else (None, "PNG not requested")
     md += ["## Figures", ""]
-    for name, fig in _figures(frames, tables).items():
+    figs = _figures(frames, tables)
+    for name, fig in figs.items():
         fig.write_html(out / f"{name}.html", include_plotlyjs="directory")
         rep.files.append(out / f"{name}.html")
+    rep.png, static = _write_static(figs, out) if png else ("PNG not requested", [])
+    rep.files += static
+    for name in figs:
         md.append(f"- [{name}]({name}.html)")
-        if writer is not None:
-            writer(fig, out / f"{name}.png")
-            rep.files.append(out / f"{name}.png")
-            md.append(f"  ![{name}]({name}.png)")
+        if out / f"{name}.png" in static:
+            md.append(f"  ![{name}]({name}.png) ([SVG]({name}.svg))")
     # Reasons quote exception text: escaped, since markdown passes raw HTML through.
-    md += ["", f"PNG export: {escape(rep.png)}", *[f"- skipped {escape(s)}" for s in skipped],
-           ""]
+    md += ["", f"PNG/SVG export: {escape(rep.png)}",
+           *[f"- skipped {escape(s)}" for s in skipped], ""]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     rep.files += [out / "report.md", out / "plotly.min.js"]
     return rep

