@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.backends.base import Backend, GenRequest, GenResult
+from workbench.backends.batching import REQUEST_ORIGIN
 from workbench.backends.cache import request_key
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
 from workbench.prompts import CODE_REASONING, DEFAULT_REASONING, Prompts
@@ -139,6 +140,7 @@ class Ctx:
                                      path_id=ids[choice], text=text))
 
         t0 = time.perf_counter()
+        REQUEST_ORIGIN.set((self.settings.run_id, self.sample_id))  # for batch records
         try:
             results = await self.backend.generate(req, on_delta)
         except asyncio.CancelledError:

@@ -202,7 +202,9 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
 async def _run_items(problems: Iterable[Problem], spec: RunSpec, settings: RunSettings,
                      backend: Backend, emit: Sink, task: Task, technique: Technique,
                      tally: _Tally) -> None:
-    limit = asyncio.Semaphore(spec.concurrency or max(1, 16 // spec.samples_per_item()))
+    # a batch backend wants every item in flight (that is what fills its batches)
+    wide = getattr(backend, "item_concurrency", None)
+    limit = asyncio.Semaphore(spec.concurrency or wide or max(1, 16 // spec.samples_per_item()))
 
     async def one(problem: Problem) -> None:
         async with limit:

@@ -137,7 +137,40 @@ def _m006_served_by(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE paths ADD COLUMN served_by VARCHAR")  # deployment of a pool
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m006_served_by]
+def _m007_batches(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE batches (        -- one provider batch job (written once, at submission)
+            batch_id VARCHAR,         -- the provider's id (resume re-attaches to it)
+            provider VARCHAR,         -- litellm provider, e.g. openai
+            model VARCHAR,            -- workbench model name
+            litellm_model VARCHAR,
+            api_base VARCHAR,
+            input_file_id VARCHAR,
+            n_requests INTEGER,
+            submitted_at TIMESTAMP
+        )""")
+    con.execute("""
+        CREATE TABLE batch_status (   -- append-only status log: latest row per batch wins
+            batch_id VARCHAR,
+            status VARCHAR,           -- validating | in_progress | completed | expired | ...
+            completed INTEGER,
+            failed INTEGER,
+            output_file_id VARCHAR,
+            error_file_id VARCHAR,
+            "at" TIMESTAMP
+        )""")
+    con.execute("""
+        CREATE TABLE batch_requests (  -- custom_id -> the request (and path) it answers
+            batch_id VARCHAR,
+            custom_id VARCHAR,        -- the request key of one choice (see path_requests)
+            run_id VARCHAR,
+            sample_id VARCHAR,
+            idx INTEGER               -- sample index within the item
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m006_served_by,
+                               _m007_batches]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 
