@@ -206,9 +206,8 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
         from workbench.sinks import ConsoleProgress
 
         backend, params = sweep_backend(spec)
-        from workbench.backends.batching import batch_settings_from_env, with_batches
-
         from workbench.api import model_names
+        from workbench.backends.batching import batch_settings_from_env, with_batches
 
         names = {n for r in spec.runs for n in model_names(r)}
         backend = with_batches(backend, store, sorted(names), all_models=batch,
