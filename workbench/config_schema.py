@@ -40,6 +40,7 @@ class ModelEntry(_Table):
     api_base: str | None = None
     api_key_env: str | None = None
     native_n: bool | None = None
+    batch: bool = False  # send through the provider's batch API (half price, hours)
     concurrency: int | None = Field(default=None, gt=0)
     params: float | None = Field(default=None, gt=0)
     transport: Literal["auto", "http", "litellm"] = "auto"

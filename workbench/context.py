@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workbench.backends.base import Backend, GenRequest, GenResult
+from workbench.backends.base import REQUEST_ORIGIN, Backend, GenRequest, GenResult
 from workbench.backends.cache import request_key
 from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
@@ -147,6 +147,7 @@ class Ctx:
                                      path_id=ids[choice], text=text))
 
         t0 = time.perf_counter()
+        REQUEST_ORIGIN.set((self.settings.run_id, self.sample_id))  # for batch records
         try:
             results = await self.backend.generate(req, on_delta)
         except asyncio.CancelledError:

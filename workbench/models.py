@@ -59,7 +59,8 @@ def configured(name: str, cfg: Config | Mapping[str, Any] | None = None
                            api_key_env=entry.get("api_key_env"),
                            native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
                            params_count=entry.get("params"),
-                           transport=str(entry.get("transport", "auto")))
+                           transport=str(entry.get("transport", "auto")),
+                           batch=bool(entry.get("batch", False)))
     except ValueError as exc:
         raise WorkbenchError(f"workbench.toml [models.{name}]: {exc}") from None
 

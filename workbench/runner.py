@@ -247,7 +247,9 @@ def _conclude(result: RunResult, prior: tuple[int, int]) -> None:
 async def _run_items(problems: Iterable[Problem], spec: RunSpec, settings: RunSettings,
                      backend: Backend, emit: Sink, task: Task, technique: Technique,
                      tally: _Tally) -> None:
-    limit = asyncio.Semaphore(spec.concurrency or max(1, 16 // spec.samples_per_item()))
+    # a batch backend wants every item in flight (that is what fills its batches)
+    wide = getattr(backend, "item_concurrency", None)
+    limit = asyncio.Semaphore(spec.concurrency or wide or max(1, 16 // spec.samples_per_item()))
     result = tally.result
 
     async def one(problem: Problem) -> None:

@@ -8,6 +8,7 @@ Every backend (the litellm adapter, the scripted test backend, replay) implement
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,3 +70,8 @@ class Backend(Protocol):
     async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
                        ) -> list[GenResult]:
         ...
+
+
+REQUEST_ORIGIN: ContextVar[tuple[str, str] | None] = ContextVar("request_origin", default=None)
+"""(run_id, sample_id) of the request being made; set by ``Ctx.generate`` so a backend
+that records requests (provider batches) knows whose they are."""

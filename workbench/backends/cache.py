@@ -60,6 +60,7 @@ class CachingBackend:
         self.hits = 0
         self.misses = 0
         self.cached_keys: set[str] = set()
+        self.item_concurrency = getattr(inner, "item_concurrency", None)
 
     async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
                        ) -> list[GenResult]:

@@ -40,6 +40,7 @@ class ModelConfig:
     params: Mapping[str, Any] = field(default_factory=dict)  # extra litellm kwargs
     router: pool.RouterSpec | None = None  # a pool of deployments (litellm_model: the first)
     transport: str = "auto"  # "auto": our lean HTTP client where it can serve; "litellm"
+    batch: bool = False  # sweeps send this model's requests through the provider's batch API
 
     def __post_init__(self) -> None:
         if self.transport not in ("auto", "http", "litellm"):

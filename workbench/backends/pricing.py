@@ -113,3 +113,27 @@ def cost_usd(model: str, tokens_in: int, tokens_out: int, price: Price | None = 
     if p is None:
         return 0.0
     return max(0, tokens_in) * p.input_per_token + max(0, tokens_out) * p.output_per_token
+
+
+BATCH_DISCOUNT = 0.5
+"""Batch jobs are billed at about half the streamed price (OpenAI, Anthropic, Gemini);
+used where litellm's table has no ``*_cost_per_token_batches`` entry for the model."""
+
+
+@functools.lru_cache(maxsize=1024)
+def batch_price_of(model: str, fallback: Price | None = None) -> Price | None:
+    """The batch-API price: the table's batch entry, else ``BATCH_DISCOUNT`` times the
+    streamed price (``fallback`` when given: a config's own price), else ``None``."""
+    if fallback is None:
+        for name in _candidates(model):
+            entry = _table().get(name)
+            if not isinstance(entry, dict):
+                continue
+            cin = entry.get("input_cost_per_token_batches")
+            cout = entry.get("output_cost_per_token_batches")
+            if isinstance(cin, int | float) and isinstance(cout, int | float):
+                return Price(float(cin), float(cout))
+    base = fallback if fallback is not None else price_of(model)
+    if base is None:
+        return None
+    return Price(base.input_per_token * BATCH_DISCOUNT, base.output_per_token * BATCH_DISCOUNT)

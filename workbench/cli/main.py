@@ -309,6 +309,9 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
           shard: Annotated[str | None, typer.Option(
               "--shard", help="i/n: run only the i-th of n deterministic slices of the items "
                               "(one per machine; combine with `workbench merge`)")] = None,
+          batch: Annotated[bool, typer.Option(
+              "--batch", help="send requests through the provider's batch API (about half "
+                              "price, results within 24 h); re-run to re-attach")] = False,
           ) -> None:
     """Run a sweep (models x techniques x budgets x tasks); re-run to resume."""
     from workbench.store.store import Store
@@ -329,6 +332,14 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
         from workbench.sinks import ConsoleProgress
 
         backend, params = sweep_backend(spec)
+        from workbench.api import model_names
+        from workbench.backends.batching import batch_settings_from_env, with_batches
+
+        names = {n for r in spec.runs for n in model_names(r)}
+        backend = with_batches(backend, store, sorted(names), all_models=batch,
+                               settings=batch_settings_from_env())
+        if getattr(backend, "item_concurrency", None):  # every run in flight fills a batch
+            spec = replace(spec, parallel_runs=max(spec.parallel_runs, len(spec.runs)))
         asyncio.run(run_sweep(spec, store, backend, [ConsoleProgress()], params))
         print_table(sweep_plan(spec, store), title=f"sweep {spec.name}: done")
 

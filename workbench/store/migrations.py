@@ -262,9 +262,41 @@ def _m006_grade_overrides_regrades(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_GRADED_SAMPLES)
 
 
+def _m007_batches(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE batches (        -- one provider batch job (written once, at submission)
+            batch_id VARCHAR,         -- the provider's id (resume re-attaches to it)
+            provider VARCHAR,         -- litellm provider, e.g. openai
+            model VARCHAR,            -- workbench model name
+            litellm_model VARCHAR,
+            api_base VARCHAR,
+            input_file_id VARCHAR,
+            n_requests INTEGER,
+            submitted_at TIMESTAMP
+        )""")
+    con.execute("""
+        CREATE TABLE batch_status (   -- append-only status log: latest row per batch wins
+            batch_id VARCHAR,
+            status VARCHAR,           -- validating | in_progress | completed | expired | ...
+            completed INTEGER,
+            failed INTEGER,
+            output_file_id VARCHAR,
+            error_file_id VARCHAR,
+            "at" TIMESTAMP
+        )""")
+    con.execute("""
+        CREATE TABLE batch_requests (  -- custom_id -> the request (and path) it answers
+            batch_id VARCHAR,
+            custom_id VARCHAR,        -- the request key of one choice (see path_requests)
+            run_id VARCHAR,
+            sample_id VARCHAR,
+            idx INTEGER               -- sample index within the item
+        )""")
+
+
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
                                _m004_answer_rules, _m005_served_by,
-                               _m006_grade_overrides_regrades]
+                               _m006_grade_overrides_regrades, _m007_batches]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 
