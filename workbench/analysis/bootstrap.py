@@ -12,6 +12,18 @@ DEFAULT_B = 1000
 """Bootstrap resamples; the percentile interval's end points move by ~0.1 pp between seeds."""
 
 
+def item_matrix(values: np.ndarray) -> np.ndarray:
+    """``values`` as a float items x columns matrix (a 1-D array is one column)."""
+    v = np.asarray(values, dtype=np.float64)
+    return v[:, None] if v.ndim == 1 else v
+
+
+def no_items(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, lo, hi) of an item matrix with no rows: NaN for every column."""
+    nan = np.full(v.shape[1], np.nan)
+    return nan, nan.copy(), nan.copy()
+
+
 def resample_weights(n: int, b: int, rng: np.random.Generator) -> np.ndarray:
     """b x n matrix: how often each of n items appears in each bootstrap resample."""
     idx = rng.integers(0, n, size=(b, n)) + n * np.arange(b)[:, None]
@@ -26,13 +38,10 @@ def bootstrap_mean_ci(values: np.ndarray, *, b: int = DEFAULT_B, seed: int = 0,
     BLAS call for all B resamples and all columns), and the same resamples are used for
     every column so that differences between columns (k, configs) stay paired.
     """
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim == 1:
-        v = v[:, None]
+    v = item_matrix(values)
     n = v.shape[0]
     if n == 0:
-        nan = np.full(v.shape[1], np.nan)
-        return nan, nan.copy(), nan.copy()
+        return no_items(v)
     rng = np.random.default_rng(seed)
     boot = resample_weights(n, b, rng) @ v / n
     tail = (1.0 - level) / 2.0

@@ -35,7 +35,7 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-from workbench.analysis.bootstrap import DEFAULT_B, bootstrap_mean_ci
+from workbench.analysis.bootstrap import DEFAULT_B, bootstrap_mean_ci, item_matrix, no_items
 from workbench.errors import WorkbenchError
 
 METHODS = ("agresti-coull", "bootstrap")
@@ -54,13 +54,10 @@ def bounded_mean_ci(values: np.ndarray, *, level: float = 0.95
     """Mean over rows (items) of ``values`` in [0, 1], with the bounded Agresti-Coull
     interval (see the module docstring); one entry per column. The point estimate is the
     plain mean; the interval is centred on the augmented mean, clipped to [0, 1]."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim == 1:
-        v = v[:, None]
+    v = item_matrix(values)
     n = v.shape[0]
     if n == 0:
-        nan = np.full(v.shape[1], np.nan)
-        return nan, nan.copy(), nan.copy()
+        return no_items(v)
     if np.any(~np.isfinite(v)) or np.any((v < 0.0) | (v > 1.0)):
         raise WorkbenchError("bounded_mean_ci needs per-item scores in [0, 1]; use "
                              "method='bootstrap' for unbounded scores.")

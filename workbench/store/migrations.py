@@ -156,6 +156,23 @@ def _m005_served_by(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE paths ADD COLUMN reasoning VARCHAR")  # provider's thinking text
 
 
+_WITH_OVERRIDE = """), ov AS (
+    SELECT run_id, sample_id, override_id, new_correct,
+           CASE WHEN answer IS NOT NULL THEN 'a:' || answer
+                ELSE 'p:' || coalesce(path_id, '') END AS okey
+    FROM grade_overrides
+    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id, okey ORDER BY "at" DESC, rowid DESC) = 1
+)
+SELECT b.* REPLACE (CASE WHEN ov.override_id IS NULL THEN b.correct ELSE ov.new_correct END
+                    AS correct),
+       ov.override_id,
+       CASE WHEN ov.override_id IS NOT NULL THEN 'override'
+            WHEN b.regrade_id IS NOT NULL THEN 'regrade' ELSE 'stored' END AS grade_source
+FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
+"""
+"""The tail both graded views share: the latest override of each judged answer (or of a
+path / sample with no answer) replaces the grade, and ``grade_source`` says which won."""
+
 _GRADED_PATHS = """
 CREATE OR REPLACE VIEW graded_paths AS   -- paths with the grade analysis uses: latest regrade, then override
 WITH rg AS (
@@ -169,21 +186,9 @@ WITH rg AS (
            p.answer AS stored_answer, p.correct AS stored_correct, rg.regrade_id,
            rg.grader_version AS regrade_grader_version, rg.answer_rule AS regrade_answer_rule
     FROM paths p LEFT JOIN rg ON rg.run_id = p.run_id AND rg.path_id = p.path_id
-), ov AS (
-    SELECT run_id, sample_id, override_id, new_correct,
-           CASE WHEN answer IS NOT NULL THEN 'a:' || answer
-                ELSE 'p:' || coalesce(path_id, '') END AS okey
-    FROM grade_overrides
-    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id, okey ORDER BY "at" DESC, rowid DESC) = 1
-)
-SELECT b.* REPLACE (CASE WHEN ov.override_id IS NULL THEN b.correct ELSE ov.new_correct END
-                    AS correct),
-       ov.override_id,
-       CASE WHEN ov.override_id IS NOT NULL THEN 'override'
-            WHEN b.regrade_id IS NOT NULL THEN 'regrade' ELSE 'stored' END AS grade_source
-FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
-    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer ELSE 'p:' || b.path_id END
-"""
+""" + _WITH_OVERRIDE + (
+    "    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer "
+    "ELSE 'p:' || b.path_id END\n")
 
 _GRADED_SAMPLES = """
 CREATE OR REPLACE VIEW graded_samples AS   -- samples with the grade analysis uses (as graded_paths)
@@ -198,21 +203,8 @@ WITH rg AS (
            s.answer AS stored_answer, s.correct AS stored_correct, rg.regrade_id,
            rg.grader_version AS regrade_grader_version, rg.method AS regrade_method
     FROM samples s LEFT JOIN rg ON rg.run_id = s.run_id AND rg.sample_id = s.sample_id
-), ov AS (
-    SELECT run_id, sample_id, override_id, new_correct,
-           CASE WHEN answer IS NOT NULL THEN 'a:' || answer
-                ELSE 'p:' || coalesce(path_id, '') END AS okey
-    FROM grade_overrides
-    QUALIFY row_number() OVER (PARTITION BY run_id, sample_id, okey ORDER BY "at" DESC, rowid DESC) = 1
-)
-SELECT b.* REPLACE (CASE WHEN ov.override_id IS NULL THEN b.correct ELSE ov.new_correct END
-                    AS correct),
-       ov.override_id,
-       CASE WHEN ov.override_id IS NOT NULL THEN 'override'
-            WHEN b.regrade_id IS NOT NULL THEN 'regrade' ELSE 'stored' END AS grade_source
-FROM b LEFT JOIN ov ON ov.run_id = b.run_id AND ov.sample_id = b.sample_id
-    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer ELSE 'p:' END
-"""
+""" + _WITH_OVERRIDE + (
+    "    AND ov.okey = CASE WHEN b.answer IS NOT NULL THEN 'a:' || b.answer ELSE 'p:' END\n")
 
 
 def _m006_grade_overrides_regrades(con: duckdb.DuckDBPyConnection) -> None:
