@@ -120,3 +120,22 @@ def test_a_model_that_never_answers_is_recorded_as_no_answer(
     assert samples["error"].to_list() == [None, None]  # no fault: the model just never answered
     assert paths.height == 6 and paths["answer"].null_count() == 6
     assert votes["winner"].to_list() == [None, None]
+
+
+@pytest.mark.parametrize("command", [("run", "--model", "fake", "--limit", "1", "-q"),
+                                     ("sql", "select 1"), ("runs",)])
+def test_a_trace_file_under_a_file_is_a_clear_error(
+        invoke: Invoke, fake_model: tuple[object, Path], tmp_path: Path,
+        command: tuple[str, ...]) -> None:
+    """``--db`` whose folder cannot exist (a file stands where a folder must be): exit 2,
+    the path named, no traceback, no model call (``/etc/passwd/x.duckdb`` in the wild)."""
+    server, _ = fake_model
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    db = blocker / "x.duckdb"
+    done = invoke(*command, "--db", str(db))
+    assert done.code == 2, done
+    assert "error:" in done.err and str(db) in " ".join(done.text.split()), done.text
+    assert "Traceback" not in done.text
+    assert server.attempts == 0  # type: ignore[attr-defined]
+    assert blocker.read_text() == "a file, not a folder"  # nothing written over it

@@ -112,6 +112,7 @@ def test_cli_run_is_spooled_and_the_holder_merges_it_once(
     assert done.returncode == 0, done.stderr
     assert f"PID {kernel.proc.pid}" in done.stderr and ".spool" in done.stderr
     assert "Traceback" not in done.stderr
+    assert done.stderr.count("is in use by") == 1, done.stderr  # the note is printed once
     assert len(pending_spools(db)) == 1  # the holder is alive: nothing merged yet
 
     first = kernel.ingest()

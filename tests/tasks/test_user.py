@@ -83,6 +83,28 @@ def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
         get_task(str(path))
 
 
+def test_csv_errors_name_the_line_where_the_bad_row_starts(tmp_path: Path) -> None:
+    """The line a user must look at: where the offending row starts, after rows whose
+    quoted values span several lines, and for a 50 MB value (a runaway quote)."""
+    multi = 'question,answer\n"two\nline question",1\n"three\nline\nquestion",2\n'
+    cases = {
+        "after multi-line rows": (multi + "q,3,extra\n", "line 7: more values"),
+        "50 MB value": ('question,answer\nq,1\nr,2\n"' + "x" * 50_000_000 + '",5\ns,6\n',
+                        "line 4: malformed CSV"),
+        "quote never closed": ('question,answer\nq,1\n"r,2\ns,3\n', "line 3: "),
+    }
+    for case, (content, message) in cases.items():
+        path = tmp_path / "bad.csv"
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(WorkbenchError, match=message) as err:
+            get_task(str(path)).load()
+        assert "bad.csv" in str(err.value), case
+    path = tmp_path / "ok.csv"
+    path.write_text(multi + 'q,""\n', encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="line 7"):  # an empty answer, by its row's line
+        get_task(str(path)).load()
+
+
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("question,answer\nCaf\u00e9?,1\n".encode("latin-1"))

@@ -122,12 +122,8 @@ def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True,
                                            clocks=clocks)
                 for s, t in zip(specs, built, strict=True)]
 
-    with Store.open(db, spool_if_locked=spool) as store:
+    with Store.open(db, spool_if_locked=spool, on_note=_sql_note) as store:
         spooled = main_path_of(store) is not None
-        if spooled:
-            typer.secho(f"note: {db} is in use by another process; recording into "
-                        f"{store.path} (merged into {db} when that process next opens it "
-                        "or calls store.ingest_spools()).", fg="yellow", err=True)
         results = asyncio.run(go(store))
         print_table(summarise(store, [r.run_id for r in results]), title=f"runs in {store.path}")
     if spooled and try_merge(db, Store.open):
@@ -209,6 +205,7 @@ def sql(query: Annotated[str, typer.Argument(help="one read-only SQL statement")
 
 
 def _sql_note(message: str) -> None:
+    """A note for the user on stderr (spooled runs, capped tables), printed once."""
     typer.secho(f"note: {message}", fg="yellow", err=True)
 
 

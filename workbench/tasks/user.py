@@ -69,19 +69,32 @@ def _read_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
     return rows
 
 
+FIELD_LIMIT_CHARS = 16 * 1024 * 1024
+"""Longest CSV value accepted (long-context questions fit; Python's default is 128 KiB)."""
+
+
 def _read_csv(path: Path, text: str) -> list[dict[str, Any]]:
+    """Rows with ``_line``: the line where the row *starts* (a quoted value may span lines),
+    which is also the line an error names: the line a user has to look at."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT_CHARS))
     reader = csv.DictReader(io.StringIO(text))
+    rows: list[dict[str, Any]] = []
+    start = 1
     try:
-        rows = []
+        _ = reader.fieldnames  # reads the header (its own line or lines)
+        start = reader.line_num + 1
         for row in reader:
             if None in row:
-                raise WorkbenchError(f"{path}, line {reader.line_num}: more values than "
+                raise WorkbenchError(f"{path}, line {start}: more values than "
                                      "header columns; quote values that contain commas.")
             row_dict: dict[str, Any] = {k.strip(): v for k, v in row.items() if k is not None}
-            row_dict["_line"] = reader.line_num
+            row_dict["_line"] = start
             rows.append(row_dict)
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise WorkbenchError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).") from None
+        hint = ("; a quote that is never closed makes the rest of the file one value"
+                if "field limit" in str(exc) or "unexpected end" in str(exc) else "")
+        raise WorkbenchError(f"{path}, line {start}: malformed CSV ({exc}){hint}.") from None
     return rows
 
 
