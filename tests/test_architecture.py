@@ -7,7 +7,9 @@ so the next engineer learns the rule from the failing check, not from a docstrin
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,3 +99,53 @@ def test_the_offline_price_flag_is_set_in_one_place() -> None:
         if any("environ" in line and "LITELLM_LOCAL_MODEL_COST_MAP" in line
                for line in path.read_text(encoding="utf-8").splitlines()))
     assert setters == ["workbench/backends/litellm_adapter.py"]
+
+
+SQL_STATEMENTS = (
+    re.compile(r"\bSELECT\b[\s\S]*\bFROM\b"),  # library SQL is upper case
+    re.compile(r"^\s*select\b[\s\S]*\bfrom\b"),  # a lower-case statement, not prose
+    re.compile(r"\b(INSERT\s+INTO|DELETE\s+FROM|CREATE\s+(OR\s+REPLACE\s+)?(TABLE|VIEW|INDEX)"
+               r"|ALTER\s+TABLE|DROP\s+(TABLE|VIEW))\b", re.IGNORECASE),
+)
+
+
+def sql_strings(path: Path) -> list[tuple[int, str]]:
+    """String literals (an f-string as a whole) in ``path`` that read as SQL statements."""
+    tree = ast.parse(path.read_text(), str(path))
+    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             for v in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}"
+                           for v in node.values)
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and id(node) not in parts):
+            text = node.value
+        else:
+            continue
+        if any(rule.search(text) for rule in SQL_STATEMENTS):
+            found.append((node.lineno, text.strip().splitlines()[0][:70]))
+    return found
+
+
+def test_sql_lives_only_in_the_store() -> None:
+    """The schema is the store's: every statement the workbench runs is a named query under
+    ``workbench/store/`` (the user's own SQL box is the one door for typed-in SQL), so a
+    column is added or renamed in one package."""
+    offenders = []
+    for root in (REPO / "workbench", REPO / "widgets"):
+        for path in sorted(root.rglob("*.py")):
+            if (REPO / "workbench" / "store") in path.parents:
+                continue
+            offenders += [f"{path.relative_to(REPO)}:{line}: {text}"
+                          for line, text in sql_strings(path)]
+    assert not offenders, "SQL outside workbench/store/:\n" + "\n".join(offenders)
+
+
+def test_the_sql_finder_finds_sql(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('Q = """\nSELECT run_id FROM runs\n"""\n'
+                     'def f(t):\n    return f"select * from {t} where x"\n'
+                     'D = "Select the budget from the slider."\n')
+    assert [line for line, _ in sql_strings(probe)] == [1, 5]

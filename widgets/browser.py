@@ -25,6 +25,7 @@ from widgets.live import LiveView
 from workbench.errors import WorkbenchError
 from workbench.events import Event, RunFinished, RunStarted
 from workbench.htmltext import Markup, html
+from workbench.store.queries import EXAMPLE_SQL
 from workbench.techniques.registry import names
 
 if TYPE_CHECKING:
@@ -35,20 +36,6 @@ MAX_ROWS = 200
 ANY = "(any)"
 SQL_TIMEOUT_S = 5.0
 """Time limit of SQL typed in the browser (a runaway query must not freeze the kernel)."""
-
-RUNS_SQL = """
-SELECT r.run_id, r.created_at, r.technique, r.model, r.task, r.budget_tokens,
-       r.n_samples AS n, r.rounds, count(s.sample_id) AS items,
-       avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
-       sum(s.tokens_out) AS tokens_out, sum(s.cost_usd) AS cost_usd
-FROM runs r LEFT JOIN graded_samples s USING (run_id)
-WHERE (? IS NULL OR r.technique = ?) AND (? IS NULL OR r.model = ?)
-  AND (? IS NULL OR r.task = ?)
-GROUP BY ALL ORDER BY r.created_at DESC LIMIT 500
-"""
-EXAMPLE_SQL = ("SELECT run_id, sample_id, item_index, gold, answer, correct, tokens_out\n"
-               "FROM graded_samples WHERE NOT correct ORDER BY created_at DESC LIMIT 50")
-
 
 def cell(value: Any) -> Any:
     """A JSON-safe, short table cell."""
@@ -145,8 +132,7 @@ class TraceBrowser(W.VBox):
         tech = None if self.technique.value == ANY else self.technique.value
         model = self.model.value.strip() or None
         task = self.task.value.strip() or None
-        frame = self._show(lambda store: store.query(RUNS_SQL, [tech, tech, model, model,
-                                                                task, task]))
+        frame = self._show(lambda store: store.browse_runs(tech, model, task))
         self.showing_runs = True
         return frame
 

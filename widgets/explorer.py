@@ -43,13 +43,6 @@ DEBOUNCE_S = 0.3
 PREVIOUS_GRACE_S = 0.5
 """How long a replacement run waits for the cancelled one to unwind before it starts anyway
 (its events are ignored by the live view's fold, which follows the newest RunStarted)."""
-LAST_RUN_SQL = """
-SELECT run_id FROM runs WHERE task = ? AND model = ? ORDER BY created_at DESC LIMIT 1
-"""
-WRONG_SQL = """
-SELECT DISTINCT s.item_index FROM graded_samples s JOIN runs r USING (run_id)
-WHERE r.task = ? AND r.model = ? AND NOT s.correct ORDER BY 1
-"""
 
 
 def resolve_task(task: str | Task) -> Task:
@@ -158,8 +151,7 @@ class Explorer(W.VBox):
         if self.store is None:
             return []
         model = model or self.controls.model.value
-        return [int(i) for i in self.store.query(WRONG_SQL, [self.task_name, model])
-                ["item_index"].to_list()]
+        return self.store.wrong_items(self.task_name, model)
 
     def spec(self) -> RunSpec:
         """The RunSpec the controls describe right now."""
@@ -336,10 +328,9 @@ class Explorer(W.VBox):
         as its cell runs, whatever JupyterLab's widget-state setting. Returns the run id."""
         if self.store is None:
             return None
-        ids = self.store.query(LAST_RUN_SQL, [self.task_name, self.controls.model.value])
-        if ids.height == 0:
+        run_id = self.store.latest_run(self.task_name, self.controls.model.value)
+        if run_id is None:
             return None
-        run_id = str(ids["run_id"][0])
         try:
             self.replay(run_id)
         except WorkbenchError as exc:  # a damaged run must not stop the Explorer opening

@@ -39,23 +39,6 @@ if TYPE_CHECKING:
 
 Same = Callable[[str, str], bool]
 
-CANDIDATES_SQL = """
-SELECT run_id, n_samples FROM runs
-WHERE task = ? AND model = ? AND technique = ? AND budget_tokens = ? AND temperature = ?
-  AND seed = ? AND prompt_hash = ? AND n_samples >= ? AND coalesce(verifier, '') = ?
-ORDER BY created_at DESC
-"""
-SAMPLES_SQL = """
-SELECT sample_id, item_id, item_index, question, gold, meta FROM samples
-WHERE run_id = ? AND list_contains(?, item_index) ORDER BY item_index
-"""
-PATHS_SQL = """
-SELECT sample_id, path_id, parent_id, role, model, round, idx, text, answer, correct,
-       finish_reason, truncated, tokens_in, tokens_out, cost_usd, error, answer_key, score
-FROM graded_paths WHERE run_id = ? AND list_contains(?, sample_id)
-  AND role IN ('path', 'forced_answer', 'verify')
-ORDER BY sample_id, idx, started_at
-"""
 
 
 @dataclass(frozen=True)
@@ -152,16 +135,15 @@ def expected_accuracy(items: Sequence[Sequence[Outcome]], k: int,
 def find_run(store: Store, spec: RunSpec, task_name: str) -> str | None:
     """The newest stored SC run that holds >= N paths for every requested item."""
     prompt_hash = Prompts().with_overrides(**spec.prompts).hash()
-    cands = store.query(CANDIDATES_SQL, [task_name, spec.model, source_technique(spec),
-                                         spec.budget, spec.effective_temperature(), spec.seed,
-                                         prompt_hash, spec.n, source_verifier(spec)])
+    cands = store.runs_matching(task=task_name, model=spec.model,
+                                technique=source_technique(spec), budget_tokens=spec.budget,
+                                temperature=spec.effective_temperature(), seed=spec.seed,
+                                prompt_hash=prompt_hash, min_samples=spec.n,
+                                verifier=source_verifier(spec))
     items = list(spec.items or ())
-    for run_id in cands["run_id"].to_list():
-        got = store.query("SELECT count(DISTINCT item_index) AS c FROM samples "
-                          "WHERE run_id = ? AND list_contains(?, item_index) AND error IS NULL",
-                          [run_id, items])
-        if int(got["c"][0]) == len(set(items)):
-            return str(run_id)
+    for run_id in cands:
+        if store.items_answered(run_id, items) == len(set(items)):
+            return run_id
     return None
 
 
@@ -173,8 +155,8 @@ def instant_events(store: Store, spec: RunSpec, task_name: str, same: Same
     run_id = find_run(store, spec, task_name)
     if run_id is None:
         return None
-    samples = store.query(SAMPLES_SQL, [run_id, list(spec.items or ())])
-    paths = store.query(PATHS_SQL, [run_id, samples["sample_id"].to_list()])
+    samples = store.item_samples(run_id, list(spec.items or ()))
+    paths = store.vote_paths(run_id, samples["sample_id"].to_list())
     by_sample: dict[str, list[dict[str, Any]]] = {}
     for row in paths.iter_rows(named=True):
         by_sample.setdefault(row["sample_id"], []).append(row)

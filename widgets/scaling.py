@@ -24,17 +24,6 @@ from workbench.techniques.registry import names
 if TYPE_CHECKING:
     from workbench.store.store import Store
 
-RUN_POINTS_SQL = """
-SELECT r.run_id, any_value(r.technique) AS technique, any_value(r.model) AS model,
-       any_value(r.budget_tokens) AS budget_tokens, any_value(r.n_samples) AS n,
-       count(*) AS items, avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
-       avg(s.tokens_out) AS tokens_per_item, min(r.created_at) AS created_at
-FROM graded_samples s JOIN runs r USING (run_id)
-WHERE r.task = ? AND (? IS NULL OR r.model = ?)
-GROUP BY r.run_id ORDER BY created_at
-"""
-
-
 @dataclass(frozen=True)
 class ScalingPoints:
     """Plot-ready columns (what tests assert on)."""
@@ -54,7 +43,7 @@ def technique_color(technique: str) -> str:
 
 
 def points_from_frame(frame: pl.DataFrame) -> ScalingPoints:
-    """One point per run from :data:`RUN_POINTS_SQL`-shaped rows."""
+    """One point per run from :meth:`Store.run_points` rows."""
     if frame.is_empty():
         return ScalingPoints()
     rows = frame.to_dicts()
@@ -78,7 +67,7 @@ def live_point(scored: Sequence[SampleScored]) -> tuple[float, float] | None:
 
 def stored_points(store: Store, task: str, model: str | None) -> pl.DataFrame:
     """The per-run accuracy / tokens frame for a task (and model) from the store."""
-    return store.query(RUN_POINTS_SQL, [task, model, model])
+    return store.run_points(task, model)
 
 
 def scaling_svg(points: ScalingPoints, live: tuple[float, float] | None) -> str:

@@ -63,9 +63,7 @@ def plan(store: Any, run_id: str, task: Any = None
     if task is None or str(task.name) != spec.task:
         task = get_task(spec.task, **spec.task_options)
     wanted = select_problems(task, spec)
-    done = store.query("SELECT item_index, any_value(item_id) AS item_id, "
-                       "bool_or(error IS NOT NULL) AS failed FROM samples WHERE run_id = ? "
-                       "GROUP BY item_index", [run_id])
+    done = store.item_states(run_id)
     ids = {p.index: p.id for p in wanted}
     changed = [i for i, item in zip(done["item_index"], done["item_id"], strict=True)
                if i in ids and _stored_id(ids[i]) != item]
@@ -97,9 +95,7 @@ def _close_complete(store: Any, run_id: str, prior: tuple[int, int]) -> RunResul
 def _owner(store: Any, run_id: str) -> Any:
     from workbench.store.liveness import Owner
 
-    row = store.query('SELECT pid, host, proc_started FROM run_status WHERE run_id = ? '
-                      'ORDER BY "at" DESC, rowid DESC LIMIT 1', [run_id]).row(0)
-    return Owner(*row)
+    return Owner(*store.run_owner(run_id))
 
 
 def _stored_id(item_id: str) -> str:

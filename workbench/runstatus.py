@@ -99,21 +99,6 @@ def describe(result: Any, limit: int = 3) -> str:
     return "; ".join(head) + (": " + " | ".join(lines) if lines else "")
 
 
-RUNS_SQL = """
-SELECT r.run_id, strftime(r.created_at, '%Y-%m-%d %H:%M') AS created, r.technique, r.model,
-       r.task, r.budget_tokens AS budget, r.n_samples AS n, s.status, r.n_items AS items,
-       count(x.sample_id)::INTEGER AS done, count(x.error)::INTEGER AS failed,
-       avg(CASE WHEN x.correct THEN 1.0 ELSE 0.0 END) AS accuracy, s.error
-FROM runs r
-LEFT JOIN (SELECT * FROM run_status QUALIFY row_number() OVER (
-           PARTITION BY run_id ORDER BY "at" DESC, rowid DESC) = 1) s USING (run_id)
-LEFT JOIN samples x USING (run_id)
-GROUP BY ALL ORDER BY min(r.created_at), r.run_id
-"""
-
-
 def runs_table(store: Any, last: int | None = None) -> Any:
-    """One row per stored run: latest status, items planned / done / failed, accuracy over
-    the done items, and the status's error text (``workbench runs``)."""
-    df = store.query(RUNS_SQL)
-    return df.tail(last) if last is not None and last > 0 else df
+    """One row per stored run (``workbench runs``): :meth:`Store.runs_table`."""
+    return store.runs_table(last)

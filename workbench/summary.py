@@ -11,22 +11,9 @@ import polars as pl
 if TYPE_CHECKING:
     from workbench.store.store import Store
 
-SUMMARY_SQL = """
-SELECT r.run_id, r.technique, r.model, r.task, r.budget_tokens, r.n_samples AS n,
-       count(*) AS items, avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy,
-       avg(s.tokens_in) AS tokens_in_per_item, avg(s.tokens_out) AS tokens_out_per_item,
-       sum(s.cost_usd) AS cost_usd, avg(s.latency_ms) AS latency_ms_mean,
-       quantile_cont(s.latency_ms, 0.95) AS latency_ms_p95,
-       count(s.error)::INTEGER AS errors
-FROM graded_samples s JOIN runs r USING (run_id)  -- effective grades: regrades, overrides
-WHERE list_contains(?, s.run_id)
-GROUP BY ALL ORDER BY min(s.created_at)
-"""
-
-
 def summarise(store: Store, run_ids: Sequence[str]) -> pl.DataFrame:
     """Accuracy, tokens, cost and latency per run, in run order."""
-    return store.query(SUMMARY_SQL, [list(run_ids)])
+    return store.summary(run_ids)
 
 
 def print_table(df: pl.DataFrame, title: str = "") -> None:

@@ -102,7 +102,6 @@ def test_bad_overrides_are_refused_and_nothing_is_written(db: Path, task_path: P
 
 
 def test_the_widgets_read_the_effective_grade(db: Path, task_path: Path) -> None:
-    from widgets.recompute import PATHS_SQL
     from widgets.scaling import stored_points
 
     with Store.open(db) as store:
@@ -111,4 +110,4 @@ def test_the_widgets_read_the_effective_grade(db: Path, task_path: Path) -> None
         override(store, run_id, "q3", True, "accept 19", "ada")
         assert stored_points(store, str(task_path), None)["accuracy"][0] == 1.0
         sids = store.query("SELECT sample_id FROM samples")["sample_id"].to_list()
-        assert store.query(PATHS_SQL, [run_id, sids])["correct"].all()
+        assert store.vote_paths(run_id, sids)["correct"].all()

@@ -178,7 +178,7 @@ def compare_store(store: Any, run_a: str, run_b: str, **kwargs: Any) -> Comparis
         run_a, run_b]
     if missing:
         raise WorkbenchError(f"No such run: {', '.join(missing)}. List runs with "
-                             "`workbench sql \"select run_id, technique, task from runs\"`.")
+                             "`workbench runs`.")
     return compare(store.samples(run_a), store.samples(run_b), run_a=run_a, run_b=run_b,
                    **kwargs)
 

@@ -16,21 +16,11 @@ import polars as pl
 
 from workbench.analysis.answer_keys import VOTE, fill_answer_keys, with_vote_key
 from workbench.errors import WorkbenchError
-
-PATH_COLUMNS = (
-    "run_id", "sample_id", "path_id", "parent_id", "role", "model", "round", "idx", "answer",
-    "correct", "finish_reason", "truncated", "tokens_in", "tokens_out", "tokens_reasoning",
-    "cost_usd", "flops", "latency_ms", "score", "error",
-)
-"""Columns of ``paths`` that analysis reads (the prompt and text are left in the store)."""
-
-KEY_COLUMNS = ("answer_rule", "answer_key")
-"""Read too where the file has them (migration 4); older files get keys at read time."""
-
-SAMPLE_COLUMNS = (
-    "run_id", "sample_id", "item_id", "item_index", "gold", "answer", "correct", "tokens_in",
-    "tokens_out", "tokens_reasoning", "cost_usd", "flops", "latency_ms", "n_calls", "error",
-    "meta",
+from workbench.store.reads import (  # noqa: F401  (re-exported: analysis reads these)
+    KEY_COLUMNS,
+    PATH_COLUMNS,
+    SAMPLE_COLUMNS,
+    analysis_tables,
 )
 
 
@@ -48,13 +38,6 @@ class Frames:
     votes: pl.DataFrame = field(default_factory=_empty)
     rounds: pl.DataFrame = field(default_factory=_empty)
     run_status: pl.DataFrame = field(default_factory=_empty)
-
-
-def _run_filter(run_ids: Iterable[str] | None) -> str:
-    if run_ids is None:
-        return ""
-    quoted = ", ".join("'" + str(r).replace("'", "''") + "'" for r in run_ids)
-    return f" WHERE run_id IN ({quoted})" if quoted else " WHERE FALSE"
 
 
 def _query(store: Any, sql: str) -> pl.DataFrame:
@@ -83,26 +66,8 @@ def from_store(store: Any, run_ids: Iterable[str] | None = None) -> Frames:
     effective ones: the latest re-grade, then the latest human override, through the
     store's graded views (:mod:`workbench.store.grades`); ``grade_source`` says which.
     """
-    from workbench.graded import HAS_VIEWS_SQL, graded_sources  # the one grade rule
-
-    ids = None if run_ids is None else list(run_ids)
-    where = _run_filter(ids)
-    views = int(_query(store, HAS_VIEWS_SQL)["n"][0]) == 2
-    src = graded_sources(views)
-    extra = ", grade_source" if views else ""
-    have = set(_query(store, f"SELECT * FROM {src['paths']} LIMIT 0").columns)
-    cols = [*PATH_COLUMNS, *(c for c in KEY_COLUMNS if c in have)]
-    runs = _query(store, f"SELECT * FROM runs{where}")
-    return Frames(
-        runs=runs,
-        samples=_query(store, f"SELECT {', '.join(SAMPLE_COLUMNS)}{extra} "
-                              f"FROM {src['samples']}{where}"),
-        paths=fill_answer_keys(_query(store, f"SELECT {', '.join(cols)}{extra} "
-                                             f"FROM {src['paths']}{where}"), runs),
-        votes=_query(store, f"SELECT * FROM votes{where}"),
-        rounds=_query(store, f"SELECT * FROM {src['rounds']}{where}"),
-        run_status=_query(store, f"SELECT * FROM run_status{where}"),
-    )
+    tables = analysis_tables(lambda sql: _query(store, sql), run_ids)
+    return Frames(**{**tables, "paths": fill_answer_keys(tables["paths"], tables["runs"])})
 
 
 def as_frames(source: Any) -> Frames:

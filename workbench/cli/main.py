@@ -152,7 +152,7 @@ def next_steps(db: str) -> str:
     """The three things to try after the demo, each a command to paste (why: the demo's end
     is where a new user decides what to do next; the commands use the demo's own file)."""
     on = "" if db == "traces.duckdb" else f" --db {db}"
-    sql = "select technique, avg(correct::int) from samples join runs using (run_id) group by 1"
+    from workbench.store.queries import ACCURACY_SQL as sql
     return "\n".join([
         "Next, try:",
         "  1. the Explorer on the same file (notebooks/01_quickstart.ipynb; N <= 8 is instant):",

@@ -22,16 +22,8 @@ if TYPE_CHECKING:
 
 
 def trace_tables(store: Store) -> list[tuple[str, bool]]:
-    """(table, has a run_id column) for every table of the store except bookkeeping ones
-    (names starting with ``_``), so tables added by later migrations are exported too."""
-    frame = store.query("""
-        SELECT t.table_name,
-               bool_or(c.column_name = 'run_id') AS has_run_id
-        FROM duckdb_tables() t JOIN duckdb_columns() c
-          ON c.table_name = t.table_name AND c.schema_name = t.schema_name
-        WHERE t.schema_name = 'main' AND NOT starts_with(t.table_name, '_')
-        GROUP BY t.table_name ORDER BY t.table_name""")
-    return [(str(name), bool(has)) for name, has in frame.iter_rows()]
+    """(table, has a run_id column) for every exported table: :meth:`Store.trace_tables`."""
+    return store.trace_tables()
 
 
 def _check_runs(store: Store, run_ids: Sequence[str]) -> None:
@@ -58,12 +50,8 @@ def export_parquet(source: Store | str | Path, out_dir: str | Path,
     with store_for(source) as store:
         if run_ids is not None:
             _check_runs(store, run_ids)
-        for table, has_run_id in trace_tables(store):
-            sql, params = f'SELECT * FROM "{table}"', None
-            if run_ids is not None and has_run_id:
-                marks = ", ".join("?" * len(run_ids))
-                sql, params = f"{sql} WHERE run_id IN ({marks})", list(run_ids)
+        for table, _ in store.trace_tables():
             target = out / f"{table}.parquet"
-            store.query(sql, params).write_parquet(target)
+            store.table_rows(table, run_ids).write_parquet(target)
             written[table] = target
     return written

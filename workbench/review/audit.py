@@ -123,13 +123,12 @@ def audit(store: Any, run_id: str, *, context: int = DEFAULT_CONTEXT,
     from workbench.review.regrade import answer_format
     from workbench.store.grades import regrades as regrade_rows
 
-    runs = store.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    runs = store.runs(run_id)
     if runs.height == 0:
         raise WorkbenchError(f"No run {run_id!r} in {store.path}; list runs with "
-                             "`workbench sql \"select run_id, technique, task from runs\"`.")
-    samples = store.query("SELECT * FROM graded_samples WHERE run_id = ?", [run_id])
-    paths = store.query("SELECT * FROM graded_paths WHERE run_id = ? "
-                        "ORDER BY sample_id, started_at, round, idx", [run_id])
+                             "`workbench runs`.")
+    samples = store.graded_samples(run_id)
+    paths = store.graded_paths(run_id)
     fmt = answer_format(runs.row(0, named=True), samples)
     code = type(fmt).__name__ == "CodeFormat"
     return audit_frame(paths, samples, fmt, regrades=regrade_rows(store, run_id),

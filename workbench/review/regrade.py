@@ -118,27 +118,19 @@ def _final_answer(sample: dict[str, Any], mine: list[dict[str, Any]], vote_metho
 
 def _load(store: Any, run_id: str) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame,
                                               dict[str, str]]:
-    runs = store.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    runs = store.runs(run_id)
     if runs.height == 0:
         raise WorkbenchError(f"No run {run_id!r} in {store.path}; list runs with "
-                             "`workbench sql \"select run_id, technique, task from runs\"`.")
-    samples = store.query("SELECT * FROM graded_samples WHERE run_id = ? ORDER BY item_index",
-                          [run_id])
-    paths = store.query("SELECT * FROM graded_paths WHERE run_id = ? AND stored_correct IS NOT "
-                        "NULL ORDER BY sample_id, started_at, round, idx", [run_id])
-    votes = store.query("SELECT v.sample_id, CASE WHEN count(r.sample_id) > 0 THEN 'composed' "
-                        "ELSE any_value(v.method) END AS method FROM votes v LEFT JOIN rounds r "
-                        "ON r.run_id = v.run_id AND r.sample_id = v.sample_id "
-                        "WHERE v.run_id = ? GROUP BY v.sample_id", [run_id])
-    return (runs.row(0, named=True), samples, paths,
-            dict(zip(votes["sample_id"].to_list(), votes["method"].to_list(), strict=True)))
+                             "`workbench runs`.")
+    samples = store.graded_samples(run_id)
+    paths = store.graded_paths(run_id, graded_only=True)
+    return runs.row(0, named=True), samples, paths, store.vote_methods(run_id)
 
 
 def _previous_version(store: Any, run_id: str, run: dict[str, Any]) -> str | None:
-    last = store.query("SELECT grader_version FROM regrades WHERE run_id = ? "
-                       "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id])
-    if last.height:
-        return str(last["grader_version"][0])
+    last = store.last_grader_version(run_id)
+    if last is not None:
+        return last
     return run.get("grader_version")  # stored with the run where the schema has it
 
 

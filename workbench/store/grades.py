@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.graded import (  # noqa: F401  (re-exported)
+from workbench.store.reads import (  # noqa: F401  (re-exported)
     GRADED_PATHS,
     GRADED_SAMPLES,
     HAS_VIEWS_SQL,
@@ -60,7 +60,7 @@ def default_who() -> str:
 def _one_run(store: Any, run_id: str) -> None:
     if store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] == 0:
         raise WorkbenchError(f"No run {run_id!r} in {store.path}; list runs with "
-                             "`workbench sql \"select run_id, technique, task from runs\"`.")
+                             "`workbench runs`.")
 
 
 def resolve_target(store: Any, run_id: str, item: str) -> dict[str, Any]:

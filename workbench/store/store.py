@@ -43,6 +43,7 @@ from workbench.store.connection import (  # noqa: F401  (re-exported: the store'
     table_counts,
 )
 from workbench.store.errors import make_parent
+from workbench.store.queries import Queries
 from workbench.store.sql import run_on_connection
 from workbench.store.textcodec import loads_json
 
@@ -55,7 +56,7 @@ def open_store_for(path: str | Path | None) -> Store | None:
     return store if isinstance(store, Store) else None
 
 
-class Store:
+class Store(Queries):
     """An open trace database. Use :meth:`open`; close it (or use ``with``) to release the
     file lock so other processes can read it."""
 

@@ -22,22 +22,6 @@ if TYPE_CHECKING:
     from workbench.store.store import Store
 
 
-def _done_items(store: Store, run_id: str) -> set[int]:
-    df = store.query("SELECT DISTINCT item_index FROM samples WHERE run_id = ?", [run_id])
-    return set(df["item_index"].to_list()) if df.height else set()
-
-
-def _prior(store: Store, run_id: str) -> tuple[int, int]:
-    """(samples, failed samples) a resumed run already has: its final status covers both."""
-    row = store.query("SELECT count(*) AS n, count(error) AS failed FROM samples "
-                      "WHERE run_id = ?", [run_id]).row(0)
-    return int(row[0]), int(row[1])
-
-
-def _run_exists(store: Store, run_id: str) -> bool:
-    return store.query("SELECT count(*) AS n FROM runs WHERE run_id = ?", [run_id])["n"][0] > 0
-
-
 def _wanted_items(spec: RunSpec, shard: tuple[int, int] | None = None) -> list[int]:
     from workbench.tasks import get_task
 
@@ -53,7 +37,7 @@ def sweep_plan(sweep: SweepSpec, store: Store) -> pl.DataFrame:
     for spec in sweep.runs:
         rid = run_id_for(spec)
         wanted = _wanted_items(spec, sweep.shard)
-        done = _done_items(store, rid) & set(wanted)
+        done = store.done_items(rid) & set(wanted)
         rows.append({"run_id": rid, "model": spec.model, "task": spec.task,
                      "technique": spec.technique, "budget_tokens": spec.budget,
                      "n": spec.samples_per_item(), "rounds": spec.rounds, "seed": spec.seed,
@@ -84,17 +68,17 @@ async def run_sweep(sweep: SweepSpec, store: Store, backend: Backend,
     async def one(spec: RunSpec) -> None:
         rid = run_id_for(spec)
         wanted = _wanted_items(spec, sweep.shard)
-        missing = [i for i in wanted if i not in _done_items(store, rid)]
+        missing = [i for i in wanted if i not in store.done_items(rid)]
         if not missing:
             return
-        resumed = _run_exists(store, rid)
+        resumed = store.run_exists(rid)
         todo = replace(spec, items=tuple(missing)) if resumed else spec
         only = set(missing) if sweep.shard and not resumed else None
         async with limit:
             results.append(await run(todo, backend, [recorder, *(sinks or [])],
                                      run_id=rid, resumed=resumed, only=only,
                                      params_count=params_count,
-                                     prior=_prior(store, rid) if resumed else (0, 0)))
+                                     prior=store.sample_counts(rid) if resumed else (0, 0)))
 
     async with asyncio.TaskGroup() as group:
         for spec in sweep.runs:
