@@ -74,3 +74,27 @@ def test_refinement_flip_chart() -> None:
     fig = fig_refinement_flips(rounds)
     assert names(fig) == ["wrong→right r", "right→wrong r"]
     assert list(fig.data[1].y) == [-1]
+
+
+def test_one_line_per_task_model_and_technique(frames: Frames) -> None:
+    """Two tasks never join into one zig-zag line; legends name technique and task."""
+    s = run_summary(frames, b=50)
+    two = pl.concat([s.with_columns(task=pl.lit("arithmetic")),
+                     s.with_columns(task=pl.lit("gsm8k"),
+                                    run_id=pl.col("run_id") + "-g")])
+    lines = [n for n in names(fig_scaling(two)) if not n.endswith("CI")]
+    assert len(lines) == 2 * s.height == len(set(lines))
+    assert "sc · gsm8k" in lines and "sc · arithmetic" in lines
+    assert [n for n in names(fig_scaling(s)) if not n.endswith("CI")] == [
+        "direct", "cot", "refine", "sc"]  # one task, one model: the technique says it all
+
+
+def test_maj_pass_legend_is_one_readable_entry_per_run(frames: Frames) -> None:
+    from workbench.analysis.literature import run_labels
+
+    c = curves(frames.paths.filter(pl.col("run_id") == "r-sc"), b=50)
+    labels = run_labels(run_summary(frames, b=50))
+    fig = fig_maj_pass(c, labels=labels)
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert shown == [f"maj@k {labels['r-sc']}"] and labels["r-sc"].startswith("sc@16")
+    assert "solid" in fig.layout.title.text and "dashed" in fig.layout.title.text

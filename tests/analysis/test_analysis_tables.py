@@ -14,8 +14,11 @@ PRICES = {"gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 
 
 def test_seed_table_rows_and_formats(frames: Frames) -> None:
     t = seed_table(run_summary(frames, b=100))
-    assert t.columns == ["task", "technique", "budget", "model", "compute", "accuracy",
-                         "cost_usd_per_query", "tokens_per_query", "latency_ms_p50"]
+    assert t.columns == ["task", "technique", "budget", "model", "n", "compute",
+                         "compute_note", "accuracy", "cost_usd_per_query", "tokens_per_query",
+                         "latency_ms_p50"]  # n and why-this-compute: issue 11.7
+    assert (t["n"] == frames.samples.group_by("run_id").len()["len"].max()).all()
+    assert t["compute_note"].str.contains("prompt").all()
     assert t["technique"].to_list() == ["direct", "cot", "refine", "sc"]  # by compute
     assert t["compute"].to_list()[0] == "1x"
     assert t["accuracy"].str.contains(r"^\d+\.\d% \[\d+\.\d, \d+\.\d\]$").all()

@@ -61,3 +61,27 @@ def test_sc_gain_is_per_model_and_reports_the_baseline_it_used():
     assert out["model"].to_list() == ["a", "b"]
     assert out["cot_accuracy"].to_list() == pytest.approx([0.3, 0.6])  # mean of a's two
     assert out["gain_points"].to_list() == pytest.approx([20.0, 10.0])
+
+
+def test_the_seed_range_claim_needs_the_interval() -> None:
+    """α = 0.26 with an interval of [-0.24, 0.76] is inconclusive, not "in range"."""
+    from workbench.analysis.literature import seed_range_verdict
+
+    assert seed_range_verdict(-0.24, 0.76) == {"seed_verdict": "inconclusive",
+                                               "in_seed_range": None}
+    assert seed_range_verdict(0.18, 0.30)["seed_verdict"] == "in the seed's range"
+    assert seed_range_verdict(0.40, 0.90)["in_seed_range"] is False
+    assert seed_range_verdict(float("nan"), 1.0)["seed_verdict"] == "inconclusive"
+    noisy = summary(0.25).with_columns(
+        accuracy=pl.Series([0.1, 0.2, 0.45, 0.3, 0.6]))  # a wide interval
+    out = alpha_by_task(noisy)
+    assert out["seed_verdict"][0] == "inconclusive" and out["in_seed_range"][0] is None
+
+
+def test_forced_answers_explain_a_larger_compute_multiple() -> None:
+    from workbench.analysis.compute import compute_note
+
+    note = compute_note({"forced_share": 0.62, "prompt_token_share": 0.71,
+                         "calls_per_item": 1.6})
+    assert note == "forced answers on 62% of items; prompt 71% of tokens; 1.6 calls/item"
+    assert compute_note({"forced_share": 0.0, "prompt_token_share": None}) == ""

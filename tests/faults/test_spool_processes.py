@@ -145,6 +145,9 @@ def test_without_spool_the_error_names_the_holder_and_what_to_do(
     done = cli("sql", "SELECT 1 AS one", "--db", str(db), timeout=120)
     assert done.returncode == 0 and "one" in done.stdout, done.stderr
     assert "snapshot" in done.stderr and "Traceback" not in done.stderr
+    done = cli("runs", "--format", "csv", "--db", str(db), timeout=120)  # watching a sweep
+    assert done.returncode == 0 and done.stdout.startswith("run_id,"), done.stderr
+    assert "snapshot" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_spool_is_merged_on_open_exactly_once_even_after_a_crash(tmp_path: Path) -> None:

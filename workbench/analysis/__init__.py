@@ -62,7 +62,7 @@ from workbench.analysis.intervals import wilson_interval
 from workbench.analysis.literature import alpha_by_task, compare_to_seed, sc_gain
 from workbench.analysis.report import Report, png_exporter, write_report
 from workbench.analysis.static import use_system_browser, write_static
-from workbench.analysis.tables import price_table, seed_table, to_markdown
+from workbench.analysis.tables import price_table, seed_table, show_table, to_markdown
 
 __all__ = [
     "DEFAULT_FLOPS_PER_JOULE", "Fit", "Frames", "HurtCheck", "RunCurves",
@@ -72,7 +72,7 @@ __all__ = [
     "fit_coverage", "fit_log_linear", "fit_power_law", "fits_table", "from_store",
     "item_curves", "item_tallies", "maj_at_k", "maj_at_k_curve", "margin", "meta_difficulty",
     "more_calls_hurt", "pareto_frontier", "pass_at_k", "pass_at_k_curve", "per_item_usage",
-    "price_table", "run_curves", "run_summary", "seed_table", "simulate_adaptive",
+    "price_table", "run_curves", "run_summary", "seed_table", "show_table", "simulate_adaptive",
     "summarize_curves", "to_markdown", "fig_maj_pass", "fig_pareto", "fig_refinement_flips",
     "fig_scaling", "fig_vote_margin", "refinement_flips", "vote_margins", "Report",
     "png_exporter", "write_report", "use_system_browser", "write_static",

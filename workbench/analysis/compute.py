@@ -13,6 +13,7 @@ hardware efficiency, ``DEFAULT_FLOPS_PER_JOULE`` unless you pass your own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -141,6 +142,41 @@ def _wall(frames: Frames) -> pl.DataFrame:
             .with_columns(pl.col("wall_ms").cast(pl.Float64)))
 
 
+def _compute_notes(frames: Frames, usage: pl.DataFrame) -> pl.DataFrame:
+    """Why a configuration costs what it costs: the share of items whose chain was cut
+    and force-finished (an extra call that re-sends prompt and chain), the prompt tokens'
+    share of the compute, and model calls per item. Budget forcing is why CoT@64 can show
+    a larger multiple than CoT@512: most of its chains are cut and finished twice."""
+    p = frames.paths
+    forced = (p.filter(pl.col("role") == "forced_answer").group_by("run_id")
+              .agg(pl.col("sample_id").n_unique().alias("_forced"))
+              if {"role", "run_id", "sample_id"} <= set(p.columns) and p.height
+              else pl.DataFrame(schema={"run_id": pl.String, "_forced": pl.UInt32}))
+    agg = usage.group_by("run_id").agg(
+        pl.len().alias("_items"), pl.col("tokens_in").sum().alias("_in"),
+        pl.col("compute_tokens").sum().alias("_all"),
+        (pl.col("n_calls").cast(pl.Float64).mean() if "n_calls" in usage.columns
+         else pl.lit(None, dtype=pl.Float64)).alias("calls_per_item"))
+    return (agg.join(forced, on="run_id", how="left").with_columns(
+        forced_share=pl.col("_forced").fill_null(0).cast(pl.Float64) / pl.col("_items"),
+        prompt_token_share=pl.when(pl.col("_all") > 0).then(pl.col("_in") / pl.col("_all")))
+        .select("run_id", "forced_share", "prompt_token_share", "calls_per_item"))
+
+
+def compute_note(row: Mapping[str, Any]) -> str:
+    """'forced answers on 62% of items; prompt 71% of tokens; 1.6 calls/item'."""
+    parts = []
+    forced, prompt, calls = (row.get(k) for k in ("forced_share", "prompt_token_share",
+                                                  "calls_per_item"))
+    if forced:
+        parts.append(f"forced answers on {100 * float(forced):.0f}% of items")
+    if prompt is not None:
+        parts.append(f"prompt {100 * float(prompt):.0f}% of tokens")
+    if calls:
+        parts.append(f"{float(calls):.1f} calls/item")
+    return "; ".join(parts)
+
+
 def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = None,
                 flops_per_joule: float = DEFAULT_FLOPS_PER_JOULE, b: int = 1000,
                 seed: int = 0, level: float = 0.95) -> pl.DataFrame:
@@ -179,6 +215,7 @@ def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = No
     out = (agg.join(_accuracy_ci(usage, b, seed, level), on="run_id", how="left")
            .join(_wall(frames), on="run_id", how="left")
            .join(mult_df, on="run_id", how="left")
+           .join(_compute_notes(frames, usage), on="run_id", how="left")
            .with_columns(energy_j_est=pl.col("flops") / flops_per_joule,
                          compute_basis=pl.lit(basis)))
     if keep:

@@ -7,7 +7,7 @@ is ``fig_scaling(run_summary(frames))``. Bands are drawn as one filled polygon p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -28,11 +28,14 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def _line_with_band(fig: go.Figure, x: Sequence[float], y: Sequence[float],
                     lo: Sequence[float] | None, hi: Sequence[float] | None, name: str,
-                    color: str, dash: str | None = None) -> None:
+                    color: str, dash: str | None = None, *, group: str | None = None,
+                    legend: bool = True) -> None:
     """A band for 2+ points; a single point gets an error bar instead (a band of one
-    point has no area). Missing interval ends mean no band."""
+    point has no area). Missing interval ends mean no band. Traces of one ``group``
+    share a legend entry (``legend=False`` for all but one of them)."""
     xs, ys = list(x), list(y)
     name = plotly_text(name)  # plotly renders tags in legend text: show names literally
+    group = plotly_text(group) if group is not None else name
     los, his = list(lo or []), list(hi or [])
     has_ci = len(los) == len(xs) == len(his) and None not in (*los, *his)
     error_y = None
@@ -43,23 +46,42 @@ def _line_with_band(fig: go.Figure, x: Sequence[float], y: Sequence[float],
         fig.add_trace(go.Scatter(
             x=[*xs, *reversed(xs)], y=[*his, *reversed(los)], fill="toself", mode="lines",
             fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
-            name=f"{name} CI", showlegend=False, legendgroup=name))
+            name=f"{name} CI", showlegend=False, legendgroup=group))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
                              line={"color": color, "dash": dash}, marker={"color": color},
-                             error_y=error_y, legendgroup=name))
+                             error_y=error_y, legendgroup=group, showlegend=legend))
+
+
+SERIES_KEYS = ("task", "model", "technique")
+"""What makes one line: configurations of one technique on one task and one model."""
+
+
+def series_labels(df: pl.DataFrame, keys: Sequence[str] = SERIES_KEYS) -> pl.Series:
+    """A legend label per row naming its line: the technique, plus the task and model
+    where the frame holds more than one ("cot · gsm8k"), so no line joins two tasks."""
+    present = [k for k in keys if k in df.columns]
+    varying = [k for k in present if k == "technique" or df[k].n_unique() > 1]
+    order = [k for k in ("technique", "task", "model") if k in varying]
+    if not order:
+        return pl.Series("series", ["all"] * df.height, dtype=pl.String)
+    return df.select(pl.concat_str([pl.col(k).cast(pl.String).fill_null("?") for k in order],
+                                   separator=" · ").alias("series"))["series"]
 
 
 def fig_scaling(configs: pl.DataFrame, *, x: str = "compute_multiple", y: str = "accuracy",
-                color: str = "technique", log_x: bool = True, title: str | None = None
+                color: str | None = None, log_x: bool = True, title: str | None = None
                 ) -> go.Figure:
     """Accuracy vs compute, one line (with its CI band when ``{y}_lo``/``{y}_hi`` exist)
-    per value of ``color``; log-scaled x by default."""
+    per (task, model, technique), or per value of ``color`` when given; log-scaled x."""
     require(configs, (x, y), "fig_scaling")
     df = configs.filter(pl.col(x).is_not_null()).sort(x)
-    groups = df[color].unique(maintain_order=True).to_list() if color in df.columns else [y]
+    key = color if color is not None and color in df.columns else "_series"
+    if key == "_series":
+        df = df.with_columns(series_labels(df).alias("_series"))
+    groups = df[key].unique(maintain_order=True).to_list()
     fig = go.Figure()
     for i, g in enumerate(groups):
-        sub = df.filter(pl.col(color) == g) if color in df.columns else df
+        sub = df.filter(pl.col(key) == g)
         has_ci = f"{y}_lo" in sub.columns and f"{y}_hi" in sub.columns
         _line_with_band(fig, sub[x].to_list(), sub[y].to_list(),
                         sub[f"{y}_lo"].to_list() if has_ci else None,
@@ -72,8 +94,10 @@ def fig_scaling(configs: pl.DataFrame, *, x: str = "compute_multiple", y: str = 
 
 
 def fig_maj_pass(curve_frame: pl.DataFrame, *, run_ids: Sequence[str] | None = None,
-                 log_x: bool = True) -> go.Figure:
-    """maj@k (solid) and pass@k (dashed) vs k per run, with bootstrap bands."""
+                 labels: Mapping[str, str] | None = None, log_x: bool = True) -> go.Figure:
+    """maj@k (solid) and pass@k (dashed) vs k per run, with bootstrap bands; one legend
+    entry per run (``labels``: run id -> a readable name such as "sc@16 · arithmetic";
+    default the run id) that toggles both of its curves."""
     require(curve_frame, ("run_id", "k", "maj", "pass"), "fig_maj_pass")
     ids = list(run_ids) if run_ids else curve_frame["run_id"].unique(
         maintain_order=True).to_list()
@@ -81,12 +105,14 @@ def fig_maj_pass(curve_frame: pl.DataFrame, *, run_ids: Sequence[str] | None = N
     for i, rid in enumerate(ids):
         sub = curve_frame.filter(pl.col("run_id") == rid).sort("k")
         c = PALETTE[i % len(PALETTE)]
+        label = (labels or {}).get(rid, rid)
         for metric, dash in (("maj", None), ("pass", "dash")):
             lo = sub[f"{metric}_lo"].to_list() if f"{metric}_lo" in sub.columns else None
             hi = sub[f"{metric}_hi"].to_list() if f"{metric}_hi" in sub.columns else None
             _line_with_band(fig, sub["k"].to_list(), sub[metric].to_list(), lo, hi,
-                            f"{metric}@k {rid}", c, dash)
-    fig.update_layout(title="maj@k and pass@k vs k", xaxis_title="k (paths)",
+                            f"{metric}@k {label}", c, dash, group=label,
+                            legend=metric == "maj")
+    fig.update_layout(title="maj@k (solid) and pass@k (dashed) vs k", xaxis_title="k (paths)",
                       yaxis_title="accuracy", template="plotly_white")
     fig.update_xaxes(type="log" if log_x else "linear")
     return fig

@@ -37,10 +37,25 @@ def config_label(row: dict[str, object]) -> str:
     return f"{t}@{row[column]}" if column else t
 
 
+def run_labels(summary: pl.DataFrame) -> dict[str, str]:
+    """run id -> a legend label a reader understands: "sc@16 · arithmetic" (the model
+    too where the summary holds several), instead of a sweep's run id."""
+    if "run_id" not in summary.columns or "technique" not in summary.columns:
+        return {}
+    models = summary["model"].n_unique() if "model" in summary.columns else 1
+    out = {}
+    for r in summary.iter_rows(named=True):
+        parts = [config_label(r), *([str(r["task"])] if "task" in r else []),
+                 *([str(r["model"])] if models > 1 else [])]
+        out[str(r["run_id"])] = " · ".join(parts)
+    return out
+
+
 def alpha_by_task(summary: pl.DataFrame, *, exclude: tuple[str, ...] = ("direct",)
                   ) -> pl.DataFrame:
     """Accuracy ∝ C^α across a task's configurations (x = compute multiple of one pass),
-    with the analytic 95% interval; the seed claims α between 0.15 and 0.35.
+    with the analytic 95% interval; the seed claims α between 0.15 and 0.35, and
+    ``seed_verdict`` says what the interval supports (:func:`seed_range_verdict`).
 
     Configurations scoring 0 cannot enter a power law: they are left out of the fit and
     reported in ``n_excluded`` / ``warning`` (see :func:`fit_power_law`), never dropped
@@ -57,8 +72,23 @@ def alpha_by_task(summary: pl.DataFrame, *, exclude: tuple[str, ...] = ("direct"
                      "alpha": fit.slope,
                      "alpha_lo": fit.slope_lo, "alpha_hi": fit.slope_hi, "r2": fit.r2,
                      "seed_alpha": f"{SEED_ALPHA[0]}–{SEED_ALPHA[1]}",
-                     "in_seed_range": bool(SEED_ALPHA[0] <= fit.slope <= SEED_ALPHA[1])})
-    return pl.DataFrame(rows)
+                     **seed_range_verdict(fit.slope_lo, fit.slope_hi)})
+    return pl.DataFrame(rows, schema_overrides={"in_seed_range": pl.Boolean})
+
+
+def seed_range_verdict(lo: float, hi: float) -> dict[str, object]:
+    """What the interval of α supports: ``in the seed's range`` only when the whole 95%
+    interval lies inside it, ``outside`` when none of it does, else ``inconclusive``
+    (``in_seed_range`` None): a point estimate inside the range with an interval of
+    [-0.24, 0.76] is no evidence either way."""
+    s_lo, s_hi = SEED_ALPHA
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return {"seed_verdict": "inconclusive", "in_seed_range": None}
+    if s_lo <= lo and hi <= s_hi:
+        return {"seed_verdict": "in the seed's range", "in_seed_range": True}
+    if hi < s_lo or lo > s_hi:
+        return {"seed_verdict": "outside the seed's range", "in_seed_range": False}
+    return {"seed_verdict": "inconclusive", "in_seed_range": None}
 
 
 def compare_to_seed(summary: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from workbench.analysis.decisions import pareto_frontier
 from workbench.analysis.difficulty import accuracy_by_difficulty, meta_difficulty
 from workbench.analysis.fits import curve_fits
 from workbench.analysis.frames import Frames, as_frames, reasoning_paths
+from workbench.analysis.literature import run_labels
 from workbench.analysis.static import static_exporter, use_system_browser, write_static
 from workbench.analysis.tables import seed_table, to_markdown
 from workbench.htmltext import escape
@@ -99,7 +100,8 @@ def _figures(frames: Frames, tables: Mapping[str, pl.DataFrame]) -> dict[str, go
     if "compute_multiple" in configs.columns:
         figs["scaling"] = figures.fig_scaling(configs)
     if "curves" in tables:
-        figs["maj_pass"] = figures.fig_maj_pass(tables["curves"])
+        figs["maj_pass"] = figures.fig_maj_pass(tables["curves"],
+                                                labels=run_labels(tables["summary"]))
         figs["vote_margin"] = figures.fig_vote_margin(frames.paths)
     figs["pareto_cost"] = figures.fig_pareto(configs, x="cost_usd")
     if configs["latency_ms_mean"].drop_nulls().len():

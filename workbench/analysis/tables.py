@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analysis.compute import compute_note
 from workbench.analysis.frames import require
 from workbench.htmltext import markdown_cell
 
@@ -36,9 +37,10 @@ def _budget(row: dict[str, object]) -> str:
 
 
 def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
-    """task, technique, budget, model, compute ("8.2x"), accuracy ("81.5% [78.1, 84.6]"),
-    cost per query, tokens per query, p50 latency; one row per configuration, by task and
-    compute.
+    """task, technique, budget, model, n (items), compute ("8.2x") and why it is that
+    much (``compute_note``: forced answers, prompt share, calls per item), accuracy with its
+    interval ("81.5% [78.1, 84.6]"), cost per query, tokens per query, p50 latency; one
+    row per configuration, by task and compute. Print it whole (:func:`show_table`).
 
     ``summary`` is :func:`workbench.analysis.run_summary` (or :func:`curve_configs`) output.
     """
@@ -48,23 +50,43 @@ def seed_table(summary: pl.DataFrame) -> pl.DataFrame:
         if col not in s.columns:
             s = s.with_columns(pl.lit("?").alias(col))
     for col in ("accuracy_lo", "accuracy_hi", "cost_usd", "tokens_in", "tokens_out",
-                "latency_ms_p50", "compute_multiple"):
+                "latency_ms_p50", "compute_multiple", "n_items"):
         if col not in s.columns:
             s = s.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
     acc = [f"{_pct(a)}% [{_pct(lo)}, {_pct(hi)}]" if lo is not None else f"{_pct(a)}%"
            for a, lo, hi in zip(s["accuracy"], s["accuracy_lo"], s["accuracy_hi"],
                                 strict=True)]
     budget = [_budget(r) for r in s.iter_rows(named=True)]
+    notes = [compute_note(r) for r in s.iter_rows(named=True)]
     return (s.with_columns(accuracy_ci=pl.Series(acc, dtype=pl.String),
-                           budget=pl.Series(budget, dtype=pl.String))
+                           budget=pl.Series(budget, dtype=pl.String),
+                           compute_note=pl.Series(notes, dtype=pl.String))
             .sort("task", "compute_multiple", nulls_last=True)
             .select(pl.col("task"), pl.col("technique"), pl.col("budget"), pl.col("model"),
-                    pl.col("compute_label").alias("compute"),
+                    pl.col("n_items").cast(pl.Int64).alias("n"),
+                    pl.col("compute_label").alias("compute"), pl.col("compute_note"),
                     pl.col("accuracy_ci").alias("accuracy"),
                     pl.col("cost_usd").round(6).alias("cost_usd_per_query"),
                     (pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0))
                     .round(0).alias("tokens_per_query"),
                     pl.col("latency_ms_p50").round(0)))
+
+
+def show_table(frame: pl.DataFrame) -> None:
+    """Display ``frame`` whole (every row and column, no ``…``, full text) in a notebook,
+    or print it whole elsewhere: a summary that hides its middle rows hides the
+    configurations that matter (SC and refine sit between direct and long CoT)."""
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=200, tbl_width_chars=200):
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            print(frame)
+            return
+        if get_ipython() is None:
+            print(frame)
+        else:
+            display(frame)
 
 
 def _price_row(model: str, info: Mapping[str, Any] | None) -> dict[str, Any]:

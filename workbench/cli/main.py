@@ -236,13 +236,20 @@ def runs_cmd(db: DbOpt = None,
     from pathlib import Path
 
     from workbench.runstatus import runs_table
+    from workbench.store.errors import is_lock_error
     from workbench.store.store import Store
     from workbench.summary import print_table
 
     if fmt not in ("table", "csv", "json"):
         fail(f"--format must be table, csv or json (got {fmt!r}).")
     path = db or default_db()
-    with Store.open(path, read_only=not Path(path).exists()) as store:
+    try:
+        store = Store.open(path, read_only=not Path(path).exists())
+    except WorkbenchError as exc:  # a sweep is writing it: read the writer's snapshot
+        if not is_lock_error(exc):
+            raise
+        store = Store.open(path, read_only=True, on_note=_sql_note)
+    with store:
         df = runs_table(store, last)
     if fmt == "csv":
         sys.stdout.write(df.write_csv())
