@@ -7,6 +7,7 @@ technique names (the CLI, the Explorer, validation and the README read it).
 from __future__ import annotations
 
 from workbench.techniques import composed as _composed  # noqa: F401  (registers sc-refine)
+from workbench.techniques import sc_stop as _sc_stop  # noqa: F401  (registers sc-stop)
 from workbench.techniques.base import Outcome, Technique
 from workbench.techniques.best_of_n import BestOfN, best_of_n
 from workbench.techniques.cot import CoT, Direct, check_budget, cot, direct

@@ -16,6 +16,8 @@ from workbench.errors import WorkbenchError
 MAX_SAMPLES = 1000
 MAX_ROUNDS = 20
 VOTES = ("majority", "logprob", "verifier")
+STOP_RULES = ("beta", "dirichlet", "sprt", "esc")
+"""Stopping rules of ``sc-stop`` (:mod:`workbench.allocation.stopping`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("vote", str, "majority", "how the samples vote", choices=VOTES),
     Param("confidence", float, 0.95, "stop once the leader's posterior confidence reaches "
           "this", low=0.5, high=1.0, open_interval=True),
+    Param("rule", str, "beta", "stopping rule: Beta or Dirichlet posterior on the leader, "
+          "SPRT leader vs runner-up, ESC window agreement", choices=STOP_RULES),
+    Param("threshold", float, 0.95, "the rule's confidence to stop at (beta, dirichlet, "
+          "sprt)", low=0.5, high=1.0, open_interval=True),
+    Param("window", int, 4, "samples drawn per step; ESC stops when one window agrees",
+          low=1, high=MAX_SAMPLES, label="window (samples per step)"),
     Param("verifier", str, None, "verifier model (default: the model itself)",
           builds=False),
 )}
