@@ -286,6 +286,12 @@ class Store:
         return self.query(f"SELECT * FROM rounds {where} "
                           "ORDER BY created_at, run_id, sample_id, round", params)
 
+    def search_steps(self, run_id: str, sample_id: str | None = None) -> pl.DataFrame:
+        """One row per reasoning step of a search run (see :mod:`workbench.store.search`)."""
+        from workbench.store.search import search_steps
+
+        return search_steps(self, run_id, sample_id)
+
     def counts(self) -> dict[str, int]:
         """Row count per table (cheap health check)."""
         return table_counts(self.con)
