@@ -16,6 +16,9 @@ from workbench.errors import WorkbenchError
 MAX_SAMPLES = 1000
 MAX_ROUNDS = 20
 VOTES = ("majority", "logprob", "verifier")
+SCORERS = ("judge", "prm", "logprob")  # step scorers (workbench.techniques.scorers)
+AGGREGATIONS = ("last", "min", "product", "mean")  # of step scores (techniques.aggregation)
+MAX_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,19 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("vote", str, "majority", "how the samples vote", choices=VOTES),
     Param("confidence", float, 0.95, "stop once the leader's posterior confidence reaches "
           "this", low=0.5, high=1.0, open_interval=True),
-    Param("verifier", str, None, "verifier model (default: the model itself)",
-          builds=False),
+    Param("verifier", str, None, "verifier model (default: the model itself); for "
+          "scorer=prm the reward model", builds=False),
+    Param("width", int, 4, "search: beams kept per step (beam) or subtrees (dvts)", low=1,
+          high=MAX_WIDTH),
+    Param("expansions", int, 4, "search: next steps sampled per beam per step", low=1,
+          high=MAX_WIDTH),
+    Param("max_steps", int, 8, "search: most steps in a chain", low=1, high=100),
+    Param("step_budget", int, 128, "search: token budget of one step", low=1,
+          unit="number of tokens"),
+    Param("scorer", str, "judge", "step scorer: the verifier as judge, a reward model "
+          "(PRM) endpoint, or the policy's own logprobs", choices=SCORERS),
+    Param("aggregate", str, "last", "how a chain's step scores combine into its rank",
+          choices=AGGREGATIONS),
 )}
 """Every knob, in the order tables show them."""
 
