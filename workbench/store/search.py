@@ -26,6 +26,7 @@ WITH sc AS (
     GROUP BY run_id, parent_id
 )
 SELECT p.run_id, p.sample_id, p.path_id, p.parent_id, p.step, p.idx, p.text, p.answer,
+       p.stored_answer,
        p.answer_rule, p.correct, p.score, p.scorer, p.kept, p.finish_reason, p.truncated,
        p.tokens_in, p.tokens_out, p.error, p.started_at, p.finished_at,
        coalesce(sc.score_calls, 0) AS score_calls,

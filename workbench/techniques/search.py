@@ -128,17 +128,21 @@ async def search(ctx: Ctx, cfg: SearchConfig, *, groups: int, per_group: int,
                  keep: int) -> list[Beam]:
     """Run the search; return the surviving leaves (finished or still open at the end).
 
-    Indices (hence seeds and cache keys) are handed out in a fixed order before each
-    step's calls run concurrently, so a run is reproducible."""
+    Each group draws its path indices (hence seeds and cache keys) from its own range, in
+    a fixed order, so a run is reproducible and one subtree's fate never changes what
+    another samples."""
     active = [Beam(group=g) for g in range(groups) for _ in range(per_group)]
     leaves: list[Beam] = []
-    counter = 0
+    stride = max(per_group, keep) * cfg.expansions * cfg.max_steps
+    used = [0] * groups
     try:
         for step in range(cfg.max_steps):
             if not active:
                 break
-            starts = [counter + i * cfg.expansions for i in range(len(active))]
-            counter += len(active) * cfg.expansions
+            starts = []
+            for b in active:
+                starts.append(b.group * stride + used[b.group])
+                used[b.group] += cfg.expansions
             kids = [k for ks in await asyncio.gather(*(
                 expand(ctx, cfg, b, step, s) for b, s in zip(active, starts, strict=True)))
                 for k in ks]
