@@ -7,7 +7,6 @@ from search_kit import TableScorer, backend, step_script
 
 from workbench.backends.base import GenRequest
 from workbench.backends.scripted import ScriptedBackend
-
 from workbench.events import Event, PathFinished, PathStarted, SampleScored, Voted
 from workbench.runner import RunSpec, run
 from workbench.techniques import beam, dvts

@@ -18,7 +18,7 @@ from workbench.analysis.search_tree import build_tree, build_trees, tree_frame  
 from workbench.backends.model_config import ModelConfig  # noqa: E402
 from workbench.backends.retry import RetryPolicy  # noqa: E402
 from workbench.backends.reward import RewardClient, WithReward  # noqa: E402
-from workbench.events import Event, SampleScored  # noqa: E402
+from workbench.events import Event  # noqa: E402
 from workbench.runner import RunSpec, run  # noqa: E402
 from workbench.store.recorder import Recorder  # noqa: E402
 from workbench.store.store import Store  # noqa: E402
