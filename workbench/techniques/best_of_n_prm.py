@@ -46,8 +46,9 @@ class BestOfNPRM(Technique):
                              force=True, hold=True)
         try:
             aggs = await asyncio.gather(*(self._rate(ctx, c) for c in cands))
-        finally:
-            ctx.release_all()
+        except BaseException:
+            ctx.release_all()  # cancelled or failed while scoring: still write the chains
+            raise
         groups = group_answers([c.answer for c in cands], ctx.task.same)
         size = {pos: len(members) for _, members in groups for pos in members}
         ranked = sorted(range(len(cands)), key=lambda i: (
