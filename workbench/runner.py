@@ -57,10 +57,10 @@ class RunSpec:
     """A reasoning model's own thinking budget per request (Anthropic ``budget_tokens``,
     Gemini ``thinkingBudget``, OpenAI ``reasoning_effort``; see backends/thinking.py)."""
     width: int = 4
-    """Search (beam, dvts): beams kept per step, or independent subtrees."""
+    """Search (beam, dvts): beams kept per step, or independent subtrees; ``budget`` is
+    then the token budget of one step."""
     expansions: int = 4
     max_steps: int = 8
-    step_budget: int = 128
     scorer: str = "judge"
     """Step scorer of beam / dvts / best-of-n-prm: judge | prm | logprob."""
     aggregate: str = "last"
@@ -89,7 +89,7 @@ def build_technique(spec: RunSpec) -> Technique:
     build it once and pass it along (``run(..., technique=...)``)."""
     return build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds,
                  vote=spec.vote, width=spec.width, expansions=spec.expansions,
-                 max_steps=spec.max_steps, step_budget=spec.step_budget, scorer=spec.scorer,
+                 max_steps=spec.max_steps, scorer=spec.scorer,
                  aggregate=spec.aggregate)
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.local_model
 async def test_search_on_the_local_model(tmp_path: Path, technique: str) -> None:
     db = tmp_path / "search.duckdb"
     spec = RunSpec(task="arithmetic", technique=technique, model="local", limit=1,
-                   width=2, expansions=2, max_steps=3, step_budget=48, scorer="judge",
+                   width=2, expansions=2, max_steps=3, budget=48, scorer="judge",
                    aggregate="last", seed=1)
     result = await run_experiment_async(spec, db=db)
     assert result.status == "ok", result.error

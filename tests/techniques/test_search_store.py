@@ -43,18 +43,22 @@ def with_prm(prm: FakeReward) -> WithReward:
     return WithReward(backend(), RewardClient({"prm": cfg}))
 
 
+@pytest.fixture(autouse=True)
+def _task(toy_task):
+    global TOY
+    TOY = toy_task
+
+
+TOY = None
+
+
 async def _record(store: Store, technique, name: str, b, limit: int = 2) -> str:
     events: list[Event] = []
     spec = RunSpec(task="toy", technique=name, limit=limit, verifier="prm", scorer="prm")
     result = await run(spec, b, [Recorder(store), events.append], technique=technique,
-                       task=_toy())
+                       task=TOY)
     store.con.execute("CHECKPOINT")
     return result.run_id
-
-
-def _toy():
-    from conftest import ToyTask
-    return ToyTask()
 
 
 @pytest.mark.parametrize("name", ["beam", "dvts"])

@@ -25,8 +25,9 @@ from workbench.techniques.registry import register
 from workbench.techniques.scorers import StepScorer, resolve_scorer
 from workbench.techniques.search import DEFAULT_DELIMITER, SearchConfig, conclude, search
 
-SEARCH_KNOBS = ("width", "expansions", "max_steps", "step_budget", "scorer", "aggregate",
+SEARCH_KNOBS = ("budget", "width", "expansions", "max_steps", "scorer", "aggregate",
                 "verifier")
+"""``budget`` is the token budget of one step (the Explorer's budget slider applies)."""
 
 
 class _StepSearch(Technique):
@@ -38,7 +39,7 @@ class _StepSearch(Technique):
         self.width = int(check("width", width))
         self.expansions = int(check("expansions", expansions))
         self.max_steps = int(check("max_steps", max_steps))
-        self.step_budget = int(check("step_budget", step_budget))
+        self.step_budget = int(check("budget", step_budget))
         self.scorer_name, chosen = resolve_scorer(scorer)
         self.aggregate = str(check("aggregate", aggregate))
         if not delimiter:
@@ -85,18 +86,18 @@ def dvts(width: int = 4, expansions: int = 4, max_steps: int = 8, step_budget: i
     return DVTS(width, expansions, max_steps, step_budget, scorer, aggregate, delimiter)
 
 
-@register("beam", "step-level beam search: `width` beams, each step expanded `expansions` "
-          "times, scored by `scorer` (judge, PRM or logprob), the `width` best by "
+@register("beam", "step-level beam search: `width` beams, each step (`budget` tokens) "
+          "expanded `expansions` times, scored by `scorer` (judge, PRM or logprob), the `width` best by "
           "`aggregate` kept; every step stored with score and kept/pruned",
           params=SEARCH_KNOBS, rank=70, compute_knob="width")
-def _beam(width: int, expansions: int, max_steps: int, step_budget: int, scorer: str,
+def _beam(budget: int, width: int, expansions: int, max_steps: int, scorer: str,
           aggregate: str) -> Technique:
-    return beam(width, expansions, max_steps, step_budget, scorer, aggregate)
+    return beam(width, expansions, max_steps, budget, scorer, aggregate)
 
 
 @register("dvts", "diverse verifier tree search: `width` independent subtrees, each "
           "keeping its best of `expansions` scored next steps (same compute as `beam`)",
           params=SEARCH_KNOBS, rank=80, compute_knob="width")
-def _dvts(width: int, expansions: int, max_steps: int, step_budget: int, scorer: str,
+def _dvts(budget: int, width: int, expansions: int, max_steps: int, scorer: str,
           aggregate: str) -> Technique:
-    return dvts(width, expansions, max_steps, step_budget, scorer, aggregate)
+    return dvts(width, expansions, max_steps, budget, scorer, aggregate)

@@ -104,8 +104,6 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("expansions", int, 4, "search: next steps sampled per beam per step", low=1,
           high=MAX_WIDTH),
     Param("max_steps", int, 8, "search: most steps in a chain", low=1, high=100),
-    Param("step_budget", int, 128, "search: token budget of one step", low=1,
-          unit="number of tokens"),
     Param("scorer", str, "judge", "step scorer: the verifier as judge, a reward model "
           "(PRM) endpoint, or the policy's own logprobs", choices=SCORERS),
     Param("aggregate", str, "last", "how a chain's step scores combine into its rank",
