@@ -42,10 +42,16 @@ def build_backend(configs: dict[str, ModelConfig],
     from workbench.backends.litellm_adapter import LiteLLMBackend
 
     configs = {name: with_clocks(name, c, clocks) for name, c in configs.items()}
-    backend = LiteLLMBackend(dict(configs))
-    for name in configs:
+    reward = {name: c for name, c in configs.items() if c.reward_api}
+    chat = {name: c for name, c in configs.items() if not c.reward_api}
+    backend = LiteLLMBackend(chat)
+    for name in chat:
         backend.check_model(name)  # unknown provider / missing key: fail before any call
-    return backend
+    if not reward:
+        return backend
+    from workbench.backends.reward import RewardClient, WithReward
+
+    return WithReward(backend, RewardClient(reward))  # reward models answer ctx.score
 
 
 def with_clocks(name: str, cfg: ModelConfig, clocks: dict[str, float] | None

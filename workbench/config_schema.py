@@ -52,6 +52,8 @@ class ModelEntry(_Table):
     affinity: Literal["prefix"] | None = None
     stall_timeout: float | None = Field(default=None, gt=0)  # seconds; beats [run]
     deadline: float | None = Field(default=None, gt=0)
+    reward_api: Literal["pooling", "classify", "score"] | None = None  # a reward model (PRM)
+    step_tag: str | None = None  # reward_api = "pooling": the token ending each step
 
     @model_validator(mode="after")
     def _one_kind(self) -> ModelEntry:

@@ -12,10 +12,17 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
-from workbench.backends.base import REQUEST_ORIGIN, Backend, GenRequest, GenResult
+from workbench.backends.base import (
+    REQUEST_ORIGIN,
+    Backend,
+    GenRequest,
+    GenResult,
+    ScoreRequest,
+    ScoreResult,
+)
 from workbench.backends.cache import request_key
 from workbench.errors import WorkbenchError
 from workbench.events import Event, PathFinished, PathStarted, TokenDelta
@@ -45,6 +52,9 @@ class Path:
     error: str | None = None
     logprob_mean: float | None = None
     score: float | None = None
+    answer_rule: str | None = None  # the extraction rule that found ``answer``
+    step: int | None = None  # search: this step's index in its chain
+    step_scores: tuple[float, ...] = ()  # a reward model's score of every step (ctx.score)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +109,8 @@ class Ctx:
         self.sample_id = sample_id
         self.meter = Meter()
         self._counter = 0
+        self._held: dict[str, PathFinished] = {}
+        """Finished steps whose PathFinished waits for their score and pruning verdict."""
         key_fn = getattr(task, "answer_key", None)
         self._keys = ItemKeys(key_fn, task.same) if key_fn is not None else None
         """Answer keys of this item, merged with the task's equivalence as the vote is."""
@@ -122,13 +134,17 @@ class Ctx:
                        round: int = 0, index: int = 0, grade: bool = True,
                        stop: tuple[str, ...] | None = None,
                        score_parser: Callable[[str], float | None] | None = None,
-                       answer_if_cut: bool = False) -> list[Path]:
+                       answer_if_cut: bool = False, step: int | None = None,
+                       hold: bool = False) -> list[Path]:
         """Generate ``n`` paths for ``messages``; indices are ``index .. index+n-1``.
 
         ``grade=False`` for verifier calls (their text holds no task answer);
         ``score_parser`` turns a verifier's text into a score stored with the path.
         A chain cut by the budget or by an error has no answer (a number in the middle of
         unfinished reasoning is not one) unless ``answer_if_cut``; budget forcing asks for it.
+        ``step`` marks a search step; ``hold`` keeps each path's ``PathFinished`` until
+        :meth:`release` gives it its score and pruning verdict (a step is finished when
+        it is judged), so the stored row carries both.
         """
         model = model or self.settings.model
         temp = self.settings.temperature if temperature is None else temperature
@@ -137,7 +153,7 @@ class Ctx:
                          stop=stop, logprobs=self.settings.logprobs, sample_index=index,
                          run_seed=self.settings.seed,
                          thinking_budget=self.settings.thinking_budget)
-        ids = self._start_paths(req, role=role, parent_id=parent_id, round=round)
+        ids = self._start_paths(req, role=role, parent_id=parent_id, round=round, step=step)
         partial: list[list[str]] = [[] for _ in range(n)]
 
         def on_delta(choice: int, text: str) -> None:
@@ -167,11 +183,12 @@ class Ctx:
             found, correct = await self._grade(r.text, grade and (finished or answer_if_cut),
                                                grade)
             paths.append(self._finish(pid, index + i, role, model, r, found, correct,
-                                      score_parser))
+                                      score_parser, hold))
+            paths[-1].step = step
         return paths
 
     def _start_paths(self, req: GenRequest, *, role: str, parent_id: str | None,
-                     round: int) -> list[str]:
+                     round: int, step: int | None = None) -> list[str]:
         """Assign path ids and emit one PathStarted per choice."""
         ids = [self._new_path_id() for _ in range(req.n)]
         prompt_text = "\n\n".join(f"[{m['role']}] {m['content']}" for m in req.messages)
@@ -179,7 +196,7 @@ class Ctx:
             self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
                                   path_id=pid, role=role, parent_id=parent_id, model=req.model,
                                   round=round, index=req.sample_index + i, prompt=prompt_text,
-                                  request_key=request_key(req, i)))
+                                  request_key=request_key(req, i), step=step))
         return ids
 
     def _extract(self, text: str) -> Extraction:
@@ -205,14 +222,15 @@ class Ctx:
 
     def _finish(self, pid: str, index: int, role: str, model: str, r: GenResult,
                 found: Extraction | None, correct: bool | None,
-                score_parser: Callable[[str], float | None] | None) -> Path:
+                score_parser: Callable[[str], float | None] | None,
+                hold: bool = False) -> Path:
         answer = found.answer if found is not None else None
         key = self._keys.key(answer) if self._keys is not None else None
         flops = 2.0 * self.settings.params_count.get(model, 0.0) * (r.tokens_in + r.tokens_out)
         self.meter.add(r, flops)
         truncated = r.finish_reason == "length"
         score = score_parser(r.text) if score_parser else None
-        self.emit(PathFinished(
+        event = PathFinished(
             run_id=self.settings.run_id, sample_id=self.sample_id, path_id=pid, text=r.text,
             answer=answer, finish_reason=r.finish_reason, truncated=truncated,
             tokens_in=r.tokens_in, tokens_out=r.tokens_out, tokens_reasoning=r.tokens_reasoning,
@@ -220,12 +238,65 @@ class Ctx:
             latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
             cached=bool(r.extra.get("cached")),
             answer_rule=found.rule if found is not None else None, answer_key=key,
-            served_by=r.extra.get("served_by"), reasoning=r.reasoning_text))
+            served_by=r.extra.get("served_by"), reasoning=r.reasoning_text)
+        if hold:
+            self._held[pid] = event
+        else:
+            self.emit(event)
         return Path(path_id=pid, index=index, role=role, text=r.text, answer=answer,
                     correct=correct, finish_reason=r.finish_reason, truncated=truncated,
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,
                     tokens_reasoning=r.tokens_reasoning, error=r.error,
-                    logprob_mean=r.logprob_mean, score=score)
+                    logprob_mean=r.logprob_mean, score=score,
+                    answer_rule=found.rule if found is not None else None)
+
+    def release(self, path_id: str, *, score: float | None = None, scorer: str | None = None,
+                kept: bool | None = None) -> None:
+        """Emit the held ``PathFinished`` of ``path_id`` with its step score and verdict
+        (a no-op for a path not held, so callers may release in ``finally`` blocks)."""
+        event = self._held.pop(path_id, None)
+        if event is not None:
+            self.emit(replace(event, ts=time.time(), score=score, scorer=scorer, kept=kept))
+
+    def release_all(self) -> None:
+        """Emit every held step as it is (unjudged): the search ended before judging it."""
+        for pid in list(self._held):
+            self.release(pid)
+
+    async def score(self, steps: Sequence[str], *, model: str, parent_id: str | None,
+                    step: int | None = None, index: int = 0) -> Path:
+        """Score a partial solution with a reward model: the second door to a model.
+
+        Stored and metered like a generation (a path with role ``score``, parent = the
+        step it scores, its prompt tokens and latency counted in the sample's compute),
+        so a process reward model sits on the same compute axis as sampling. A backend
+        that cannot score, or a fault (HTTP error, timeout, malformed reply), gives a path
+        with ``score`` None and ``error`` set; it never raises."""
+        req = ScoreRequest(model=model, question=self.problem.question, steps=tuple(steps))
+        pid = self._new_path_id()
+        scorer = f"prm:{model}"
+        self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
+                              path_id=pid, role="score", parent_id=parent_id, model=model,
+                              index=index, step=step, prompt=_score_prompt(req)))
+        fn = getattr(self.backend, "score", None)
+        result = (await fn(req) if fn is not None else ScoreResult(
+            error=f"this backend cannot score steps: {model!r} is not a configured reward "
+                  "model (workbench.toml [models.NAME] reward_api / api_base)"))
+        r = GenResult(index=0, text=", ".join(f"{s:.4f}" for s in result.scores),
+                      finish_reason="error" if result.error else "stop",
+                      tokens_in=result.tokens_in, latency_ms=result.latency_ms,
+                      error=result.error)
+        flops = 2.0 * self.settings.params_count.get(model, 0.0) * r.tokens_in
+        self.meter.add(r, flops)
+        self.emit(PathFinished(run_id=self.settings.run_id, sample_id=self.sample_id,
+                               path_id=pid, text=r.text, finish_reason=r.finish_reason,
+                               tokens_in=r.tokens_in, flops=flops, latency_ms=r.latency_ms,
+                               error=r.error, score=result.last, scorer=scorer))
+        return Path(path_id=pid, index=index, role="score", text=r.text, answer=None,
+                    correct=None, finish_reason=r.finish_reason, truncated=False,
+                    tokens_in=r.tokens_in, tokens_out=0, tokens_reasoning=0, error=r.error,
+                    score=result.last, step=step,
+                    step_scores=result.scores if result.error is None else ())
 
     def _finish_cancelled(self, pid: str, text: str, t0: float, error: str | None = None
                           ) -> None:
@@ -253,3 +324,9 @@ class Ctx:
         if self.task.kind == "code" and self.prompts.reasoning == DEFAULT_REASONING:
             return CODE_REASONING
         return self.prompts.reasoning
+
+
+def _score_prompt(req: ScoreRequest) -> str:
+    """What a score row stores as its prompt: the question and the numbered steps."""
+    steps = "\n\n".join(f"[step {i}] {s}" for i, s in enumerate(req.steps))
+    return f"[score] {req.question}\n\n{steps}"

@@ -56,13 +56,15 @@ class PathStarted(Event):
     kind: ClassVar[str] = "path_started"
     sample_id: str
     path_id: str
-    role: str  # "path" | "forced_answer" | "critique" | "refine" | "verify" | "direct"
+    role: str  # "path" | "forced_answer" | "critique" | "refine" | "verify" | "direct" |
+    #            "step" (one reasoning step of a search) | "score" (a step scorer's call)
     parent_id: str | None = None
     model: str = ""
     round: int = 0
     index: int = 0
     prompt: str = ""
     request_key: str | None = None  # cache key: request + sample index (see backends.cache)
+    step: int | None = None  # search: index of this reasoning step in its chain (0 = first)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,8 @@ class PathFinished(Event):
     answer_key: str | None = None  # canonical key: equivalent answers of an item share it
     served_by: str | None = None  # the deployment that answered (model@host:port), if known
     reasoning: str = ""  # the provider's streamed thinking (Anthropic thinking, Gemini thoughts)
+    scorer: str | None = None  # who gave ``score`` ("judge:<model>", "prm:<model>", "logprob")
+    kept: bool | None = None  # search: the step survived pruning (None: no search decision)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -60,7 +60,8 @@ def configured(name: str, cfg: Config | Mapping[str, Any] | None = None
                            native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
                            params_count=entry.get("params"),
                            transport=str(entry.get("transport", "auto")),
-                           batch=bool(entry.get("batch", False)))
+                           batch=bool(entry.get("batch", False)),
+                           reward_api=entry.get("reward_api"), step_tag=entry.get("step_tag"))
     except ValueError as exc:
         raise WorkbenchError(f"workbench.toml [models.{name}]: {exc}") from None
 

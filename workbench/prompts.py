@@ -39,6 +39,13 @@ DEFAULT_REFINER = (
     "\n\nProblem:\n{question}\n\nPrevious solution:\n{solution}\n\nFeedback:\n{feedback}"
 )
 DEFAULT_USER = "{fewshot}{question}\n\n{reasoning} {answer_format}"
+DEFAULT_STEP_JUDGE = (
+    "Below is a problem and the first steps of a solution in progress (it may not have "
+    "reached the answer yet). Judge only the steps shown: are they correct and do they lead "
+    "towards the right answer? Check them briefly, then finish with exactly one line "
+    "'SCORE: N' where N is an integer from 0 (surely wrong) to 10 (surely correct)."
+    "\n\nProblem:\n{question}\n\nSteps so far:\n{steps}"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Prompts:
     refiner: str = DEFAULT_REFINER
     answer_format: str | None = None  # None: the task's own answer instruction
     fewshot: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    step_judge: str = DEFAULT_STEP_JUDGE  # search: a judge rating a partial solution
 
     def with_overrides(self, **overrides: Any) -> Prompts:
         """A copy with some templates replaced; unknown names are a clear error."""
@@ -73,12 +81,23 @@ class Prompts:
         return d
 
     def hash(self) -> str:
-        """A short stable hash of the template set (what makes two variants comparable)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        """A short stable hash of the template set (what makes two variants comparable).
+
+        Templates added after release 0.1.0 join the hash only when set to something other
+        than their default, so adding a template keeps every stored run's hash (and the
+        Explorer's reuse of stored runs) as it was."""
+        d = self.to_dict()
+        d = {k: v for k, v in d.items() if k in _HASHED_0_1 or v != _DEFAULTS.get(k)}
+        blob = json.dumps(d, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
     def render_fewshot(self) -> str:
         return "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in self.fewshot)
+
+
+_HASHED_0_1 = frozenset({"system", "reasoning", "direct", "user", "force", "verifier", "scorer",
+                         "refiner", "answer_format", "fewshot"})
+_DEFAULTS = Prompts().to_dict()
 
 
 def render(template: str, **values: str) -> str:

@@ -56,7 +56,14 @@ class RunSpec:
     thinking_budget: int | None = None
     """A reasoning model's own thinking budget per request (Anthropic ``budget_tokens``,
     Gemini ``thinkingBudget``, OpenAI ``reasoning_effort``; see backends/thinking.py)."""
-
+    width: int = 4
+    """Search (beam, dvts): beams kept per step, or independent subtrees; ``budget`` is
+    then the token budget of one step."""
+    expansions: int = 4
+    max_steps: int = 8
+    scorer: str = "judge"
+    """Step scorer of beam / dvts / best-of-n-prm: judge | prm | logprob."""
+    aggregate: str = "last"
     def effective_temperature(self) -> float:
         if self.temperature is not None:
             return self.temperature
@@ -81,7 +88,9 @@ def build_technique(spec: RunSpec) -> Technique:
     """The spec's technique, built (and its knobs validated) through the registry. Callers
     build it once and pass it along (``run(..., technique=...)``)."""
     return build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds,
-                 vote=spec.vote)
+                 vote=spec.vote, width=spec.width, expansions=spec.expansions,
+                 max_steps=spec.max_steps, scorer=spec.scorer,
+                 aggregate=spec.aggregate)
 
 
 @dataclass
@@ -203,7 +212,7 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
 
     settings = RunSettings(run_id=run_id, model=spec.model, verifier=spec.effective_verifier(),
                            temperature=spec.effective_temperature(), seed=spec.seed,
-                           prompts=prompts, logprobs=spec.vote == "logprob",
+                           prompts=prompts, logprobs=_wants_logprobs(spec),
                            params_count=params_count or {},
                            thinking_budget=spec.thinking_budget)
     described = technique.describe()
@@ -232,6 +241,12 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
                          n_correct=result.n_correct, error=result.error,
                          wall_ms=result.wall_ms))
     return result
+
+
+def _wants_logprobs(spec: RunSpec) -> bool:
+    """Logprobs cost bandwidth: asked for only where a vote or a step scorer reads them."""
+    return (spec.applies("vote") and spec.vote == "logprob") or (
+        spec.applies("scorer") and spec.scorer == "logprob")
 
 
 def _conclude(result: RunResult, prior: tuple[int, int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import pool_frame
+from alloc_kit import pool_frame
 
 from workbench.allocation.planner import BudgetPlanner, allocate_offline, sample_gain
 from workbench.allocation.pools import STORED_ORDER, pools_from_frame

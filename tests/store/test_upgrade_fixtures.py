@@ -31,7 +31,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 from golden import read_golden, replayed, table_rows  # noqa: E402
 
-NAMES = ["release-0.1.0", "scaling-0.1.0"]
+NAMES = ["release-0.1.0", "scaling-0.1.0", "schema-7"]
+"""Frozen files: release 0.1.0, the shipped scaling study, and a file at schema version 7
+(the last before migration 8's search-step columns; ``make_schema7_fixture.py``)."""
 
 
 def _copy(name: str, tmp_path: Path) -> Path:

@@ -27,6 +27,9 @@ Q4 weights) at ~57 tok/s on a 0.5B model is ~5.7e10 FLOP/s for ~23 W attributabl
 A datacenter GPU at 40% of its dense bf16 peak is ~5e11 FLOP/J: pass that for API models."""
 
 _METERED = ("tokens_in", "tokens_out", "tokens_reasoning", "cost_usd", "flops")
+SCORER_ROLES = ("score", "verify", "critique")
+"""Path roles that judge the policy's output (a step scorer or PRM, a verifier): their
+tokens are compute too, counted in the totals and split out as ``tokens_scorer``."""
 
 
 def per_item_usage(frames: Frames, model_params: Mapping[str, float] | None = None
@@ -68,7 +71,23 @@ def per_item_usage(frames: Frames, model_params: Mapping[str, float] | None = No
              .drop("model", "_params"))
     if "item_id" not in s.columns:
         s = s.with_columns(pl.col("sample_id").alias("item_id"))
-    return s
+    return _split_scorer(s, frames.paths)
+
+
+def _split_scorer(usage: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
+    """``tokens_scorer`` (prompt + generated tokens of scorer / verifier calls) and
+    ``tokens_policy`` (the rest of ``compute_tokens``), so search and sampling can be put
+    on one axis either way: total, policy only, or scorer only."""
+    if paths.height and {"role", "tokens_in", "tokens_out"} <= set(paths.columns):
+        judged = (paths.filter(pl.col("role").is_in(SCORER_ROLES))
+                  .group_by("run_id", "sample_id")
+                  .agg((pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0))
+                       .sum().cast(pl.Float64).alias("tokens_scorer")))
+        usage = usage.join(judged, on=["run_id", "sample_id"], how="left")
+    else:
+        usage = usage.with_columns(tokens_scorer=pl.lit(None, dtype=pl.Float64))
+    return usage.with_columns(pl.col("tokens_scorer").fill_null(0.0)).with_columns(
+        tokens_policy=pl.col("compute_tokens") - pl.col("tokens_scorer"))
 
 
 def _basis(usage: pl.DataFrame) -> str:
@@ -186,6 +205,8 @@ def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = No
     (:mod:`workbench.analysis.intervals`), which does not collapse when every item scores 1.
 
     Per-query (item) means: tokens_in, tokens_out, tokens_reasoning, cost_usd, flops,
+    tokens_per_item (prompt + generated, every call), split into tokens_policy and
+    tokens_scorer (step scorers, PRM calls, verifiers: roles :data:`SCORER_ROLES`),
     energy_j_est (= flops / ``flops_per_joule``), latency_ms_mean / _p50 / _p95. Totals:
     cost_usd_total, tokens_total, wall_ms (from run_status). compute_multiple is per-query
     compute (``compute_basis``: flops, else prompt+generated tokens) over one direct pass
@@ -202,6 +223,8 @@ def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = No
                                      "cost_usd", "flops")],
         pl.col("cost_usd").sum().alias("cost_usd_total"),
         pl.col("compute_tokens").sum().alias("tokens_total"),
+        pl.col("compute_tokens").mean().alias("tokens_per_item"),
+        pl.col("tokens_policy").mean(), pl.col("tokens_scorer").mean(),
         pl.col("latency_ms").mean().alias("latency_ms_mean"),
         pl.col("latency_ms").median().alias("latency_ms_p50"),
         pl.col("latency_ms").quantile(0.95, interpolation="linear").alias("latency_ms_p95"),

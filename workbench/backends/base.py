@@ -75,3 +75,38 @@ class Backend(Protocol):
 REQUEST_ORIGIN: ContextVar[tuple[str, str] | None] = ContextVar("request_origin", default=None)
 """(run_id, sample_id) of the request being made; set by ``Ctx.generate`` so a backend
 that records requests (provider batches) knows whose they are."""
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score a partial solution, step by step, with a reward model (a PRM or any server
+    that returns a score). ``steps`` are the solution's steps so far, in order."""
+
+    model: str
+    question: str
+    steps: tuple[str, ...]
+
+
+@dataclass
+class ScoreResult:
+    """A reward model's answer: one score per step where the model gives them (a PRM), or
+    a single score for the whole prefix (a classifier or ``/score``). ``error`` set means
+    no usable score came back (HTTP error, timeout, malformed body); never raised."""
+
+    scores: tuple[float, ...] = ()
+    tokens_in: int = 0
+    latency_ms: float = 0.0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> float | None:
+        """The score of the last step (what a step-level search ranks on)."""
+        return self.scores[-1] if self.error is None and self.scores else None
+
+
+class ScoringBackend(Protocol):
+    """A backend that can also score steps (see :mod:`workbench.backends.reward`)."""
+
+    async def score(self, req: ScoreRequest) -> ScoreResult:
+        ...

@@ -41,11 +41,19 @@ class ModelConfig:
     router: pool.RouterSpec | None = None  # a pool of deployments (litellm_model: the first)
     transport: str = "auto"  # "auto": our lean HTTP client where it can serve; "litellm"
     batch: bool = False  # sweeps send this model's requests through the provider's batch API
+    reward_api: str | None = None  # a reward model: "pooling" | "classify" | "score" (vLLM)
+    step_tag: str | None = None  # pooling: token ending each step (Qwen PRM: "<extra_0>")
 
     def __post_init__(self) -> None:
         if self.transport not in ("auto", "http", "litellm"):
             raise ValueError(f"ModelConfig.transport must be 'auto', 'http' or 'litellm', "
                              f"not {self.transport!r}")
+        if self.reward_api is not None and self.reward_api not in ("pooling", "classify",
+                                                                   "score"):
+            raise ValueError(f"reward_api must be 'pooling', 'classify' or 'score', not "
+                             f"{self.reward_api!r}")
+        if self.reward_api is not None and not self.api_base:
+            raise ValueError("a reward model (reward_api) needs api_base, the server root")
         if self.transport == "http" and not uses_http(self.litellm_model, self.api_base):
             raise ValueError("transport='http' needs an 'openai/' or 'hosted_vllm/' model "
                              "with api_base (an OpenAI-compatible server)")

@@ -2,7 +2,8 @@
 
 A script maps a request (and the choice index) to a text; the text streams word by word,
 is cut at ``max_tokens`` words (finish reason "length"), and usage counts words as tokens.
-Errors can be scripted too, to test how techniques record failures.
+Errors can be scripted too, to test how techniques record failures. Stop strings end the
+text where they first occur and are not returned, as OpenAI-compatible servers do.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ScriptedBackend:
                    ) -> GenResult:
         raw = self.script(req, index)
         text, _, error = raw.partition("!error:")
+        text = _until_stop(text, req.stop)
         words = text.split(" ") if text else []
         cut = len(words) > req.max_tokens
         words = words[: req.max_tokens]
@@ -68,3 +70,9 @@ class ScriptedBackend:
                          tokens_in=prompt_tokens, tokens_out=len(words),
                          logprob_mean=self.logprob, latency_ms=1.0, ttft_ms=0.5,
                          error=error or None)
+
+
+def _until_stop(text: str, stop: tuple[str, ...] | None) -> str:
+    """``text`` up to (not including) the first stop string, as a server would return it."""
+    cuts = [text.find(s) for s in stop or () if s and s in text]
+    return text[:min(cuts)] if cuts else text

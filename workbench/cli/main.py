@@ -60,11 +60,20 @@ def run_cmd(
     model: Annotated[str, typer.Option(help="'local' or any litellm model")] = "local",
     verifier: Annotated[str | None, typer.Option(help="verifier model (default: --model)")
                         ] = None,
-    budget: Annotated[int, typer.Option(help="reasoning-token budget per path")] = 256,
+    budget: Annotated[int, typer.Option(help="reasoning-token budget per path (beam / dvts: "
+                                             "per step)")] = 256,
     n: Annotated[int, typer.Option(help=f"samples per item ({_applies_to('n')})")] = 8,
     rounds: Annotated[int, typer.Option(help=f"refinement rounds ({_applies_to('rounds')})")
                       ] = 3,
     vote: Annotated[str, typer.Option(help=", ".join(PARAMS["vote"].choices))] = "majority",
+    width: Annotated[int, typer.Option(help=f"search beams / subtrees ({_applies_to('width')})")
+                     ] = 4,
+    expansions: Annotated[int, typer.Option(help="search: next steps sampled per beam")] = 4,
+    max_steps: Annotated[int, typer.Option(help="search: most steps per chain")] = 8,
+    scorer: Annotated[str, typer.Option(help="step scorer: " + ", ".join(
+        PARAMS["scorer"].choices) + " (prm: --verifier names the reward model)")] = "judge",
+    aggregate: Annotated[str, typer.Option(help="step-score aggregation: " + ", ".join(
+        PARAMS["aggregate"].choices))] = "last",
     temperature: Annotated[float | None, typer.Option()] = None,
     seed: Annotated[int, typer.Option(help="seed for reproducible sampling")] = 0,
     limit: Annotated[int | None, typer.Option(help="number of items")] = 20,
@@ -100,7 +109,9 @@ def run_cmd(
         spec = RunSpec(task=task, technique=technique, model=model, verifier=verifier,
                        budget=budget, n=n, rounds=rounds, vote=vote, temperature=temperature,
                        seed=seed, limit=limit, offset=offset, concurrency=concurrency,
-                       thinking_budget=thinking_budget)
+                       thinking_budget=thinking_budget, width=width, expansions=expansions,
+                       max_steps=max_steps, scorer=scorer,
+                       aggregate=aggregate)
         results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool,
                             clocks=clocks)
     finish(results)

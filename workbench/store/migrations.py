@@ -286,9 +286,22 @@ def _m007_batches(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+def _m008_search_steps(con: duckdb.DuckDBPyConnection) -> None:
+    """Step-level search (beam, DVTS, PRM-weighted best-of-n): each reasoning step is a
+    path row (role "step") whose parent is the previous step; these columns say which step
+    it is, who scored it and whether the search kept it, so a stored run rebuilds its tree.
+    Columns only, no DEFAULT (WAL replay bugs); old rows read NULL. The graded views are
+    bound to the old column list, so they are re-created (migration 6 is idempotent)."""
+    con.execute("ALTER TABLE paths ADD COLUMN step INTEGER")    # step index in its chain
+    con.execute("ALTER TABLE paths ADD COLUMN scorer VARCHAR")  # who gave `score`
+    con.execute("ALTER TABLE paths ADD COLUMN kept BOOLEAN")    # survived pruning (search)
+    _m006_grade_overrides_regrades(con)
+
+
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
                                _m004_answer_rules, _m005_served_by,
-                               _m006_grade_overrides_regrades, _m007_batches]
+                               _m006_grade_overrides_regrades, _m007_batches,
+                               _m008_search_steps]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

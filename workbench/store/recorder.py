@@ -54,7 +54,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
               "prompt", "text", "answer", "correct", "finish_reason", "truncated", "tokens_in",
               "tokens_out", "tokens_reasoning", "cost_usd", "flops", "logprob_mean", "score",
               "ttft_ms", "latency_ms", "error", "started_at", "finished_at", "answer_rule",
-              "answer_key", "served_by", "reasoning"),
+              "answer_key", "served_by", "reasoning", "step", "scorer", "kept"),
     "votes": ("run_id", "sample_id", "method", "counts", "winner", "tie", "tie_break",
               "n_paths", "stopped_early", "samples_saved", "tokens_saved_est", "created_at"),
     "rounds": ("run_id", "sample_id", "round", "path_id", "critique_path_id", "answer",
@@ -300,13 +300,15 @@ def _path_row(s: PathStarted | None, e: PathFinished) -> Row:
             e.tokens_out, e.tokens_reasoning, e.cost_usd, e.flops, e.logprob_mean, e.score,
             e.ttft_ms, e.latency_ms, encode_opt(e.error), started, to_timestamp(e.ts),
             e.answer_rule, encode_opt(e.answer_key),
-            e.served_by, encode_text(e.reasoning) if e.reasoning else None)
+            e.served_by, encode_text(e.reasoning) if e.reasoning else None,
+            s.step if s is not None else None, e.scorer, e.kept)
 
 
 def _open_path_row(s: PathStarted, text: str, error: str) -> Row:
     return (s.run_id, s.sample_id, s.path_id, s.parent_id, s.role, s.model, s.round, s.index,
             encode_text(s.prompt), encode_text(text), None, None, None, None, 0, 0, 0, 0.0,
-            0.0, None, None, None, None, error, to_timestamp(s.ts), None, None, None, None, None)
+            0.0, None, None, None, None, error, to_timestamp(s.ts), None, None, None, None, None,
+            s.step, None, None)
 
 
 def _sample_row(e: SampleScored) -> Row:

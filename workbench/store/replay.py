@@ -99,7 +99,8 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
         out.append(_keyed(PathStarted(
             **ids, ts=started, role=r["role"], parent_id=r["parent_id"],
             model=r["model"] or "", round=r["round"] or 0, index=r["idx"] or 0,
-            prompt=decode_text(r["prompt"] or ""), request_key=request_key), seq))
+            prompt=decode_text(r["prompt"] or ""), request_key=request_key,
+            step=r.get("step")), seq))
     text = decode_text(r["text"] or "")
     delta_ts = _ts(finished) if finished is not None else started
     if text:
@@ -114,7 +115,8 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             latency_ms=r["latency_ms"] or 0.0, error=decode_opt(r["error"]),
             score=r["score"], correct=r["correct"], cached=bool(cached),
             answer_rule=r.get("answer_rule"), answer_key=decode_opt(r.get("answer_key")),
-            served_by=r.get("served_by"), reasoning=decode_text(r.get("reasoning") or "")),
+            served_by=r.get("served_by"), reasoning=decode_text(r.get("reasoning") or ""),
+            scorer=r.get("scorer"), kept=r.get("kept")),
             seq + 2))
     return out
 

@@ -287,9 +287,48 @@ class Store(Queries):
         return self.query(f"SELECT * FROM rounds {where} "
                           "ORDER BY created_at, run_id, sample_id, round", params)
 
+    def search_steps(self, run_id: str, sample_id: str | None = None) -> pl.DataFrame:
+        """One row per reasoning step of a search run (beam, dvts), in generation order.
+
+        A step is a ``paths`` row with role ``step`` (parent = the previous step, ``step``,
+        ``score`` / ``scorer``, ``kept``); each scorer call is a row with role ``score``
+        whose parent is the step. A tree view needs both: each step comes with its
+        scorer's calls, tokens, latency and error (``score_error``: a reward model that
+        failed leaves the step unscored). The tree is built by pure code
+        (:mod:`workbench.analysis.search_tree`). Text stays in stored form."""
+        params: list[str] = [run_id, run_id]
+        sample = ""
+        if sample_id is not None:
+            sample, params = "AND p.sample_id = ?", [*params, sample_id]
+        return self.query(_SEARCH_STEPS.replace("{sample}", sample), params)
+
     def counts(self) -> dict[str, int]:
         """Row count per table (cheap health check)."""
         return table_counts(self.con)
+
+
+_SEARCH_STEPS = """
+WITH sc AS (
+    SELECT run_id, parent_id AS path_id,
+           count(*) AS score_calls,
+           sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)) AS score_tokens,
+           sum(coalesce(latency_ms, 0)) AS score_latency_ms,
+           string_agg(error, '; ') FILTER (WHERE error IS NOT NULL) AS score_error
+    FROM paths WHERE role = 'score' AND run_id = ?
+    GROUP BY run_id, parent_id
+)
+SELECT p.run_id, p.sample_id, p.path_id, p.parent_id, p.step, p.idx, p.text, p.answer,
+       p.stored_answer,
+       p.answer_rule, p.correct, p.score, p.scorer, p.kept, p.finish_reason, p.truncated,
+       p.tokens_in, p.tokens_out, p.error, p.started_at, p.finished_at,
+       coalesce(sc.score_calls, 0) AS score_calls,
+       coalesce(sc.score_tokens, 0) AS score_tokens,
+       sc.score_latency_ms, sc.score_error
+FROM graded_paths p LEFT JOIN sc ON sc.run_id = p.run_id AND sc.path_id = p.path_id
+WHERE p.role = 'step' AND p.run_id = ? {sample}
+ORDER BY p.sample_id, p.step, p.started_at, p.idx, p.path_id
+"""
+"""The steps of a run joined with what their scoring cost (see :meth:`Store.search_steps`)."""
 
 
 def _where(*filters: tuple[str, Any]) -> tuple[str, list[Any]]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from workbench.techniques import composed as _composed  # noqa: F401  (registers sc-refine)
 from workbench.techniques import sc_stop as _sc_stop  # noqa: F401  (registers sc-stop)
 from workbench.techniques.base import Outcome, Technique
+from workbench.techniques.beam import DVTS, BeamSearch, beam, dvts
 from workbench.techniques.best_of_n import BestOfN, best_of_n
+from workbench.techniques.best_of_n_prm import BestOfNPRM, best_of_n_prm
 from workbench.techniques.cot import CoT, Direct, check_budget, cot, direct
 from workbench.techniques.params import PARAMS, Param
 from workbench.techniques.refine import Refine, refine
@@ -22,8 +24,8 @@ from workbench.techniques.self_consistency import (
 )
 
 __all__ = [
-    "PARAMS", "REGISTRY", "AdaptiveSC", "BestOfN", "CoT", "Direct", "Outcome", "Param",
-    "Refine", "SelfConsistency", "Technique", "TechniqueInfo", "adaptive_sc", "best_of_n",
-    "build", "check_budget", "cot", "direct", "find", "get", "names", "refine",
-    "self_consistency",
+    "DVTS", "PARAMS", "REGISTRY", "AdaptiveSC", "BeamSearch", "BestOfN", "BestOfNPRM", "CoT",
+    "Direct", "Outcome", "Param", "Refine", "SelfConsistency", "Technique", "TechniqueInfo",
+    "adaptive_sc", "beam", "best_of_n", "best_of_n_prm", "build", "check_budget", "cot",
+    "direct", "dvts", "find", "get", "names", "refine", "self_consistency",
 ]

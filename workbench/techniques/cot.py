@@ -54,17 +54,20 @@ def to_outcome(chain: Path, forced: Path | None) -> Outcome:
                    path_id=final.path_id if final else chain.path_id, index=chain.index,
                    correct=correct, truncated=chain.truncated, forced=final is not None,
                    tokens_out=chain.tokens_out + (forced.tokens_out if forced else 0),
-                   logprob_mean=chain.logprob_mean, error=chain.error)
+                   logprob_mean=chain.logprob_mean, error=chain.error,
+                   info={"chain_id": chain.path_id})
 
 
 async def chains(ctx: Ctx, messages: list[dict[str, str]], *, n: int, budget: int,
                  index: int, force: bool, role: str = "path", model: str | None = None,
-                 parent_id: str | None = None, round: int = 0) -> list[Outcome]:
+                 parent_id: str | None = None, round: int = 0,
+                 hold: bool = False) -> list[Outcome]:
     """``n`` chains in one request (native n where the backend can); chains the budget cut
-    are force-finished concurrently (their own answer, if any, is not trusted)."""
+    are force-finished concurrently (their own answer, if any, is not trusted).
+    ``hold``: the chains' rows wait for ``ctx.release`` (a score and verdict)."""
     paths = await ctx.generate(messages, role=role, n=n, max_tokens=budget, index=index,
                                model=model, parent_id=parent_id, round=round,
-                               answer_if_cut=not force)
+                               answer_if_cut=not force, hold=hold)
     cut = [p for p in paths if force and p.truncated and p.error is None]
     forced = await asyncio.gather(*(force_answer(ctx, messages, p, model) for p in cut))
     by_id = {p.path_id: f for p, f in zip(cut, forced, strict=True)}

@@ -18,6 +18,9 @@ MAX_ROUNDS = 20
 VOTES = ("majority", "logprob", "verifier")
 STOP_RULES = ("beta", "dirichlet", "sprt", "esc")
 """Stopping rules of ``sc-stop`` (:mod:`workbench.allocation.stopping`)."""
+SCORERS = ("judge", "prm", "logprob")  # step scorers (workbench.techniques.scorers)
+AGGREGATIONS = ("last", "min", "product", "mean")  # of step scores (techniques.aggregation)
+MAX_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,17 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
           "sprt)", low=0.5, high=1.0, open_interval=True),
     Param("window", int, 4, "samples drawn per step; ESC stops when one window agrees",
           low=1, high=MAX_SAMPLES, label="window (samples per step)"),
-    Param("verifier", str, None, "verifier model (default: the model itself)",
-          builds=False),
+    Param("verifier", str, None, "verifier model (default: the model itself); for "
+          "scorer=prm the reward model", builds=False),
+    Param("width", int, 4, "search: beams kept per step (beam) or subtrees (dvts)", low=1,
+          high=MAX_WIDTH),
+    Param("expansions", int, 4, "search: next steps sampled per beam per step", low=1,
+          high=MAX_WIDTH),
+    Param("max_steps", int, 8, "search: most steps in a chain", low=1, high=100),
+    Param("scorer", str, "judge", "step scorer: the verifier as judge, a reward model "
+          "(PRM) endpoint, or the policy's own logprobs", choices=SCORERS),
+    Param("aggregate", str, "last", "how a chain's step scores combine into its rank",
+          choices=AGGREGATIONS),
 )}
 """Every knob, in the order tables show them."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from conftest import pool_frame
+from alloc_kit import pool_frame
 
 from workbench.allocation.evaluate import (
     accuracy_at_tokens,
