@@ -25,7 +25,7 @@ from workbench.backends.base import (
 )
 from workbench.backends.cache import request_key
 from workbench.errors import WorkbenchError
-from workbench.events import Event, PathFinished, PathStarted, TokenDelta
+from workbench.events import Event, PathFinished, PathStarted, RequestSettings, TokenDelta
 from workbench.grading.extract import Extraction
 from workbench.grading.keys import ItemKeys
 from workbench.prompts import CODE_REASONING, DEFAULT_REASONING, Prompts
@@ -192,11 +192,14 @@ class Ctx:
         """Assign path ids and emit one PathStarted per choice."""
         ids = [self._new_path_id() for _ in range(req.n)]
         prompt_text = "\n\n".join(f"[{m['role']}] {m['content']}" for m in req.messages)
+        asked = RequestSettings(max_tokens=req.max_tokens, temperature=req.temperature,
+                                seed=req.seed, stop=tuple(req.stop or ()))
         for i, pid in enumerate(ids):
             self.emit(PathStarted(run_id=self.settings.run_id, sample_id=self.sample_id,
                                   path_id=pid, role=role, parent_id=parent_id, model=req.model,
                                   round=round, index=req.sample_index + i, prompt=prompt_text,
-                                  request_key=request_key(req, i), step=step))
+                                  request_key=request_key(req, i), step=step,
+                                  request=asked))
         return ids
 
     def _extract(self, text: str) -> Extraction:
@@ -238,7 +241,8 @@ class Ctx:
             latency_ms=r.latency_ms, error=r.error, correct=correct, score=score,
             cached=bool(r.extra.get("cached")),
             answer_rule=found.rule if found is not None else None, answer_key=key,
-            served_by=r.extra.get("served_by"), reasoning=r.reasoning_text)
+            served_by=r.extra.get("served_by"), reasoning=r.reasoning_text,
+            queue_ms=r.extra.get("queue_ms"))
         if hold:
             self._held[pid] = event
         else:

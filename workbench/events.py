@@ -32,6 +32,39 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Every knob of a run as a typed value: what a budget slider set travels as this, from
+    the widget to its column (``runs.budget_tokens``), with no dict to fish it out of.
+
+    ``technique_tree`` is the built technique's own description, nested for compositions
+    (``sc`` over ``cot``), with every budget it uses, the verifier's included."""
+
+    technique: str
+    budget_tokens: int | None = None
+    n_samples: int = 1
+    rounds: int = 0
+    temperature: float = 0.0
+    seed: int = 0
+    verifier: str | None = None
+    vote: str | None = None
+    thinking_budget: int | None = None
+    logprobs: bool = False
+    prompt_hash: str = ""
+    sweep_id: str | None = None
+    technique_tree: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestSettings:
+    """What one generation asked the model for (the request key is a hash of these)."""
+
+    max_tokens: int
+    temperature: float
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
     """A run began: the full spec is recorded before any model call."""
 
@@ -47,6 +80,7 @@ class RunStarted(Event):
     versions: dict[str, str] = field(default_factory=dict)
     resumed: bool = False  # True when a sweep resumes an existing run_id
     grader_version: str | None = None  # workbench.grading.extract.GRADER_VERSION
+    config: RunConfig | None = None  # the typed knobs (None: a run stored before 0.2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +99,7 @@ class PathStarted(Event):
     prompt: str = ""
     request_key: str | None = None  # cache key: request + sample index (see backends.cache)
     step: int | None = None  # search: index of this reasoning step in its chain (0 = first)
+    request: RequestSettings | None = None  # None: stored before 0.2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +141,7 @@ class PathFinished(Event):
     reasoning: str = ""  # the provider's streamed thinking (Anthropic thinking, Gemini thoughts)
     scorer: str | None = None  # who gave ``score`` ("judge:<model>", "prm:<model>", "logprob")
     kept: bool | None = None  # search: the step survived pruning (None: no search decision)
+    queue_ms: float | None = None  # waiting for a free slot, apart from generating time
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,4 +222,21 @@ def event_from_dict(d: dict[str, Any]) -> Event:
     """Rebuild an event from :meth:`Event.to_dict` output, ignoring unknown keys."""
     cls = EVENT_TYPES[d["kind"]]
     names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in d.items() if k in names})
+    kept = {k: v for k, v in d.items() if k in names}
+    for key, value_type in _NESTED.items():
+        if isinstance(kept.get(key), dict):
+            kept[key] = _value_from_dict(value_type, kept[key])
+    return cls(**kept)
+
+
+_NESTED: dict[str, type[RunConfig] | type[RequestSettings]] = {
+    "config": RunConfig, "request": RequestSettings}
+
+
+def _value_from_dict(value_type: type[RunConfig] | type[RequestSettings], d: dict[str, Any]
+                     ) -> RunConfig | RequestSettings:
+    names = {f.name for f in fields(value_type)}
+    kept = {k: v for k, v in d.items() if k in names}
+    if "stop" in kept:
+        kept["stop"] = tuple(kept["stop"] or ())
+    return value_type(**kept)

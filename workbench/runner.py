@@ -23,7 +23,14 @@ from workbench.backends.base import Backend
 from workbench.backends.fatal import FatalModelError
 from workbench.context import Ctx, RunSettings
 from workbench.errors import WorkbenchError
-from workbench.events import Event, PathFinished, RunFinished, RunStarted, SampleScored
+from workbench.events import (
+    Event,
+    PathFinished,
+    RunConfig,
+    RunFinished,
+    RunStarted,
+    SampleScored,
+)
 from workbench.grading.extract import GRADER_VERSION
 from workbench.prompts import Prompts
 from workbench.tasks.base import Problem, Task
@@ -221,10 +228,18 @@ async def run(spec: RunSpec, backend: Backend, sinks: Sequence[Sink] = (), *,
               "n": spec.samples_per_item(), "temperature": settings.temperature,
               "prompts": prompts.to_dict(),
               "rounds": spec.rounds if spec.applies("rounds") else 0}
+    config = RunConfig(
+        technique=spec.technique, budget_tokens=params["budget_tokens"],
+        n_samples=params["n"], rounds=params["rounds"], temperature=settings.temperature,
+        seed=spec.seed, verifier=settings.verifier,
+        vote=spec.vote if spec.applies("vote") else None,
+        thinking_budget=spec.thinking_budget, logprobs=settings.logprobs,
+        prompt_hash=prompts.hash(), sweep_id=spec.sweep_id, technique_tree=described)
     emit(RunStarted(run_id=run_id, technique=spec.technique, model=spec.model,
                     task=task.name, params=params, n_items=n_items, seed=spec.seed,
-                    verifier=settings.verifier, prompt_hash=prompts.hash(),
-                    versions=versions(), resumed=resumed, grader_version=GRADER_VERSION))
+                    verifier=settings.verifier, prompt_hash=config.prompt_hash,
+                    versions=versions(), resumed=resumed, grader_version=GRADER_VERSION,
+                    config=config))
     t0 = time.perf_counter()
     try:
         await _run_items(problems, spec, settings, backend, emit, task, technique, tally)

@@ -71,3 +71,24 @@ def test_curve_configs_scale_one_path_by_k(frames: Frames) -> None:
     assert k8["cost_usd"] == pytest.approx(8 * 150e-6)
     assert k8["compute_multiple"] == pytest.approx(8 * 200 / 55)
     assert k8["compute_label"] == "29.1x"
+
+
+def test_latency_splits_into_queue_and_generating_time() -> None:
+    """Paths that record their queue time (schema 9) give the median path's wait for a
+    slot and its generating time apart; older files (no column) give neither."""
+    from workbench.analysis import Frames, run_summary
+
+    runs = pl.DataFrame({"run_id": ["r"], "technique": ["cot"], "model": ["m"],
+                         "task": ["t"]})
+    samples = pl.DataFrame({"run_id": ["r", "r"], "sample_id": ["a", "b"],
+                            "item_id": ["a", "b"], "correct": [True, False],
+                            "tokens_in": [10, 10], "tokens_out": [5, 5],
+                            "latency_ms": [300.0, 500.0]})
+    paths = pl.DataFrame({"run_id": ["r", "r"], "sample_id": ["a", "b"],
+                          "path_id": ["a1", "b1"], "role": ["path", "path"], "answer": ["4", "5"],
+                          "tokens_in": [10, 10], "tokens_out": [5, 5],
+                          "latency_ms": [300.0, 500.0], "queue_ms": [200.0, 400.0]})
+    s = run_summary(Frames(runs=runs, samples=samples, paths=paths), b=20)
+    assert s["queue_ms_p50"][0] == 300.0 and s["generating_ms_p50"][0] == 100.0
+    old = run_summary(Frames(runs=runs, samples=samples, paths=paths.drop("queue_ms")), b=20)
+    assert old["queue_ms_p50"][0] is None

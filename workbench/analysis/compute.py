@@ -182,6 +182,21 @@ def _compute_notes(frames: Frames, usage: pl.DataFrame) -> pl.DataFrame:
         .select("run_id", "forced_share", "prompt_token_share", "calls_per_item"))
 
 
+def _latency_split(frames: Frames) -> pl.DataFrame:
+    """Per run, the median path's time waiting for a free slot and time generating
+    (latency minus queue), where paths record their queue time (schema 9): a p50 latency
+    of minutes on a busy server is mostly queue, not model."""
+    p = frames.paths
+    schema = {"run_id": pl.String, "queue_ms_p50": pl.Float64, "generating_ms_p50": pl.Float64}
+    if not {"queue_ms", "latency_ms", "run_id"} <= set(p.columns) or not p.height:
+        return pl.DataFrame(schema=schema)
+    timed = p.filter(pl.col("queue_ms").is_not_null())
+    return timed.group_by("run_id").agg(
+        pl.col("queue_ms").median().alias("queue_ms_p50"),
+        (pl.col("latency_ms") - pl.col("queue_ms")).clip(lower_bound=0).median()
+        .alias("generating_ms_p50")).cast(schema)  # type: ignore[arg-type]
+
+
 def compute_note(row: Mapping[str, Any]) -> str:
     """'forced answers on 62% of items; prompt 71% of tokens; 1.6 calls/item'."""
     parts = []
@@ -239,6 +254,7 @@ def run_summary(frames: Frames, *, model_params: Mapping[str, float] | None = No
            .join(_wall(frames), on="run_id", how="left")
            .join(mult_df, on="run_id", how="left")
            .join(_compute_notes(frames, usage), on="run_id", how="left")
+           .join(_latency_split(frames), on="run_id", how="left")
            .with_columns(energy_j_est=pl.col("flops") / flops_per_joule,
                          compute_basis=pl.lit(basis)))
     if keep:

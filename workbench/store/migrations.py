@@ -298,10 +298,25 @@ def _m008_search_steps(con: duckdb.DuckDBPyConnection) -> None:
     _m006_grade_overrides_regrades(con)
 
 
+def _m009_typed_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """Every knob typed: the run's vote, provider thinking budget, logprobs and the built
+    technique's description (every budget of a composition, the verifier's included), and
+    per path what it asked for (max_tokens, temperature, seed, stop) and how long it waited
+    for a free slot (``queue_ms``; ``latency_ms`` minus it is time generating). Columns
+    only, no DEFAULT; old rows read NULL. The graded views are re-created (see 8)."""
+    for column in ("vote VARCHAR", "thinking_budget INTEGER", "logprobs BOOLEAN",
+                   "technique_tree JSON"):
+        con.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    for column in ("max_tokens INTEGER", "temperature DOUBLE", "seed BIGINT", "stop JSON",
+                   "queue_ms DOUBLE"):
+        con.execute(f"ALTER TABLE paths ADD COLUMN {column}")
+    _m006_grade_overrides_regrades(con)
+
+
 MIGRATIONS: list[Migration] = [_m001_initial, _m002_path_requests, _m003_run_owner,
                                _m004_answer_rules, _m005_served_by,
                                _m006_grade_overrides_regrades, _m007_batches,
-                               _m008_search_steps]
+                               _m008_search_steps, _m009_typed_settings]
 """Ordered; migration i (1-based) is recorded in ``_migrations`` once applied."""
 
 

@@ -45,8 +45,9 @@ PATH_COLUMNS = (
 )
 """Columns of ``paths`` that analysis reads (the prompt and text are left in the store)."""
 
-KEY_COLUMNS = ("answer_rule", "answer_key")
-"""Read too where the file has them (migration 4); older files get keys at read time."""
+KEY_COLUMNS = ("answer_rule", "answer_key", "queue_ms")
+"""Read too where the file has them (migrations 4 and 9); older files get keys at read
+time, and no queue time (their latency includes it)."""
 
 SAMPLE_COLUMNS = (
     "run_id", "sample_id", "item_id", "item_index", "gold", "answer", "correct", "tokens_in",

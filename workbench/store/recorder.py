@@ -48,13 +48,15 @@ from workbench.store.writer import Batch, Row, Writer
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "created_at", "technique", "model", "verifier", "task", "budget_tokens",
              "n_samples", "rounds", "temperature", "seed", "n_items", "params", "prompt_hash",
-             "prompts", "versions", "sweep_id", "grader_version"),
+             "prompts", "versions", "sweep_id", "grader_version", "vote", "thinking_budget",
+             "logprobs", "technique_tree"),
     "run_status": ("run_id", "status", "at", "wall_ms", "error", "pid", "host", "proc_started"),
     "paths": ("run_id", "sample_id", "path_id", "parent_id", "role", "model", "round", "idx",
               "prompt", "text", "answer", "correct", "finish_reason", "truncated", "tokens_in",
               "tokens_out", "tokens_reasoning", "cost_usd", "flops", "logprob_mean", "score",
               "ttft_ms", "latency_ms", "error", "started_at", "finished_at", "answer_rule",
-              "answer_key", "served_by", "reasoning", "step", "scorer", "kept"),
+              "answer_key", "served_by", "reasoning", "step", "scorer", "kept", "max_tokens",
+              "temperature", "seed", "stop", "queue_ms"),
     "votes": ("run_id", "sample_id", "method", "counts", "winner", "tie", "tie_break",
               "n_paths", "stopped_early", "samples_saved", "tokens_saved_est", "created_at"),
     "rounds": ("run_id", "sample_id", "round", "path_id", "critique_path_id", "answer",
@@ -281,34 +283,66 @@ def _leftovers(run_id: str, state: _RunState, status: str) -> Batch:
     return out
 
 
+def _row(table: str, values: dict[str, Any]) -> Row:
+    """A row in :data:`COLUMNS` order from named values (a missing name is NULL), so a
+    column is added in one place: the migration, its name here, and where it comes from."""
+    unknown = set(values) - set(COLUMNS[table])
+    if unknown:
+        raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
+    return tuple(values.get(c) for c in COLUMNS[table])
+
+
 def _run_row(e: RunStarted) -> Row:
-    p = e.params
-    sweep = p.get("sweep_id")
-    return (e.run_id, to_timestamp(e.ts), e.technique, e.model, e.verifier, e.task,
-            _as_int(p.get("budget_tokens")), _as_int(p.get("n")), _as_int(p.get("rounds")),
-            _as_float(p.get("temperature")), e.seed, e.n_items, dumps_json(p), e.prompt_hash,
-            dumps_json(p.get("prompts")), dumps_json(e.versions),
-            None if sweep is None else str(sweep), e.grader_version)
+    """From the typed :class:`RunConfig` where the event has one; events of runs stored
+    before it (replayed from an old file) carry the knobs in ``params`` only."""
+    p, c = e.params, e.config
+    sweep = c.sweep_id if c is not None else p.get("sweep_id")
+    knobs: dict[str, Any] = (
+        {"budget_tokens": c.budget_tokens, "n_samples": c.n_samples, "rounds": c.rounds,
+         "temperature": c.temperature, "vote": c.vote, "thinking_budget": c.thinking_budget,
+         "logprobs": c.logprobs, "technique_tree": dumps_json(c.technique_tree)}
+        if c is not None else
+        {"budget_tokens": _as_int(p.get("budget_tokens")), "n_samples": _as_int(p.get("n")),
+         "rounds": _as_int(p.get("rounds")), "temperature": _as_float(p.get("temperature"))})
+    return _row("runs", {
+        "run_id": e.run_id, "created_at": to_timestamp(e.ts), "technique": e.technique,
+        "model": e.model, "verifier": e.verifier, "task": e.task, **knobs, "seed": e.seed,
+        "n_items": e.n_items, "params": dumps_json(p), "prompt_hash": e.prompt_hash,
+        "prompts": dumps_json(p.get("prompts")), "versions": dumps_json(e.versions),
+        "sweep_id": None if sweep is None else str(sweep), "grader_version": e.grader_version})
+
+
+def _started_values(s: PathStarted) -> dict[str, Any]:
+    q = s.request
+    asked = ({} if q is None else {"max_tokens": q.max_tokens, "temperature": q.temperature,
+                                   "seed": q.seed, "stop": dumps_json(list(q.stop))})
+    return {"parent_id": s.parent_id, "role": s.role, "model": s.model, "round": s.round,
+            "idx": s.index, "prompt": encode_text(s.prompt), "started_at": to_timestamp(s.ts),
+            "step": s.step, **asked}
 
 
 def _path_row(s: PathStarted | None, e: PathFinished) -> Row:
-    started = to_timestamp(s.ts) if s is not None else None
-    head = ((s.parent_id, s.role, s.model, s.round, s.index, encode_text(s.prompt))
-            if s is not None else (None, None, None, None, None, None))
-    return (e.run_id, e.sample_id, e.path_id, *head, encode_text(e.text),
-            encode_opt(e.answer), e.correct, encode_opt(e.finish_reason), e.truncated, e.tokens_in,
-            e.tokens_out, e.tokens_reasoning, e.cost_usd, e.flops, e.logprob_mean, e.score,
-            e.ttft_ms, e.latency_ms, encode_opt(e.error), started, to_timestamp(e.ts),
-            e.answer_rule, encode_opt(e.answer_key),
-            e.served_by, encode_text(e.reasoning) if e.reasoning else None,
-            s.step if s is not None else None, e.scorer, e.kept)
+    return _row("paths", {
+        "run_id": e.run_id, "sample_id": e.sample_id, "path_id": e.path_id,
+        **(_started_values(s) if s is not None else {}),
+        "text": encode_text(e.text), "answer": encode_opt(e.answer), "correct": e.correct,
+        "finish_reason": encode_opt(e.finish_reason), "truncated": e.truncated,
+        "tokens_in": e.tokens_in, "tokens_out": e.tokens_out,
+        "tokens_reasoning": e.tokens_reasoning, "cost_usd": e.cost_usd, "flops": e.flops,
+        "logprob_mean": e.logprob_mean, "score": e.score, "ttft_ms": e.ttft_ms,
+        "latency_ms": e.latency_ms, "error": encode_opt(e.error),
+        "finished_at": to_timestamp(e.ts), "answer_rule": e.answer_rule,
+        "answer_key": encode_opt(e.answer_key), "served_by": e.served_by,
+        "reasoning": encode_text(e.reasoning) if e.reasoning else None, "scorer": e.scorer,
+        "kept": e.kept, "queue_ms": e.queue_ms})
 
 
 def _open_path_row(s: PathStarted, text: str, error: str) -> Row:
-    return (s.run_id, s.sample_id, s.path_id, s.parent_id, s.role, s.model, s.round, s.index,
-            encode_text(s.prompt), encode_text(text), None, None, None, None, 0, 0, 0, 0.0,
-            0.0, None, None, None, None, error, to_timestamp(s.ts), None, None, None, None, None,
-            s.step, None, None)
+    """A path the run never finished: what it asked and what streamed before the end."""
+    return _row("paths", {
+        "run_id": s.run_id, "sample_id": s.sample_id, "path_id": s.path_id,
+        **_started_values(s), "text": encode_text(text), "tokens_in": 0, "tokens_out": 0,
+        "tokens_reasoning": 0, "cost_usd": 0.0, "flops": 0.0, "error": error})
 
 
 def _sample_row(e: SampleScored) -> Row:

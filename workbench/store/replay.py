@@ -25,7 +25,9 @@ from workbench.events import (
     Event,
     PathFinished,
     PathStarted,
+    RequestSettings,
     RoundFinished,
+    RunConfig,
     RunFinished,
     RunStarted,
     SampleScored,
@@ -86,7 +88,28 @@ def _run_started(r: dict[str, Any]) -> RunStarted:
                       n_items=r["n_items"] or 0, seed=r["seed"] or 0, verifier=r["verifier"],
                       prompt_hash=r["prompt_hash"] or "",
                       versions=loads_json(r["versions"]) or {},
-                      grader_version=r.get("grader_version"))
+                      grader_version=r.get("grader_version"), config=_config(r))
+
+
+def _config(r: dict[str, Any]) -> RunConfig | None:
+    """The typed knobs of a run stored with them (schema 9), else None: an older run's
+    knobs live in its ``params`` only, and are not invented here."""
+    if r.get("technique_tree") is None:
+        return None
+    return RunConfig(technique=r["technique"], budget_tokens=r["budget_tokens"],
+                     n_samples=r["n_samples"] or 1, rounds=r["rounds"] or 0,
+                     temperature=r["temperature"] or 0.0, seed=r["seed"] or 0,
+                     verifier=r["verifier"], vote=r.get("vote"),
+                     thinking_budget=r.get("thinking_budget"), logprobs=bool(r.get("logprobs")),
+                     prompt_hash=r["prompt_hash"] or "", sweep_id=r.get("sweep_id"),
+                     technique_tree=loads_json(r["technique_tree"]) or {})
+
+
+def _request(r: dict[str, Any]) -> RequestSettings | None:
+    if r.get("max_tokens") is None:
+        return None
+    return RequestSettings(max_tokens=r["max_tokens"], temperature=r["temperature"] or 0.0,
+                           seed=r.get("seed"), stop=tuple(loads_json(r.get("stop")) or ()))
 
 
 def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq: int
@@ -100,7 +123,7 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             **ids, ts=started, role=r["role"], parent_id=r["parent_id"],
             model=r["model"] or "", round=r["round"] or 0, index=r["idx"] or 0,
             prompt=decode_text(r["prompt"] or ""), request_key=request_key,
-            step=r.get("step")), seq))
+            step=r.get("step"), request=_request(r)), seq))
     text = decode_text(r["text"] or "")
     delta_ts = _ts(finished) if finished is not None else started
     if text:
@@ -116,7 +139,7 @@ def _path_events(r: dict[str, Any], request: tuple[str | None, bool | None], seq
             score=r["score"], correct=r["correct"], cached=bool(cached),
             answer_rule=r.get("answer_rule"), answer_key=decode_opt(r.get("answer_key")),
             served_by=r.get("served_by"), reasoning=decode_text(r.get("reasoning") or ""),
-            scorer=r.get("scorer"), kept=r.get("kept")),
+            scorer=r.get("scorer"), kept=r.get("kept"), queue_ms=r.get("queue_ms")),
             seq + 2))
     return out
 

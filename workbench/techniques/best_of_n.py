@@ -44,7 +44,8 @@ class BestOfN(Technique):
                        tokens_out=sum(c.tokens_out for c in cands))
 
     def describe(self) -> dict[str, Any]:
-        return {"technique": self.name, "n": self.n, "inner": self.inner.describe()}
+        return {"technique": self.name, "n": self.n, "verifier_budget": self.verifier_budget,
+                "inner": self.inner.describe()}
 
 
 def best_of_n(inner: Technique, n: int = 4) -> BestOfN:

@@ -79,7 +79,9 @@ class SelfConsistency(Technique):
                        info={"counts": result.counts, "tie": result.tie})
 
     def describe(self) -> dict[str, Any]:
-        return {"technique": self.name, "n": self.n, "vote": self.vote_method,
+        verifier = ({"verifier_budget": self.verifier_budget}
+                    if self.vote_method == "verifier" else {})
+        return {"technique": self.name, "n": self.n, "vote": self.vote_method, **verifier,
                 "inner": self.inner.describe()}
 
 
