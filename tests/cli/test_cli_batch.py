@@ -110,6 +110,7 @@ def test_batched_sweep_stores_the_streamed_rows_at_the_batch_price(tmp_path: Pat
         assert b["cost_usd"] == pytest.approx(s["cost_usd"] / 2) and b["cost_usd"] > 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_batch_then_resume_reattaches_without_resubmitting(
         tmp_path: Path) -> None:
     db = tmp_path / "k.duckdb"
