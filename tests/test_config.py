@@ -133,3 +133,38 @@ def test_router_pools_and_models_reach_their_configs(where: dict[str, Path]) -> 
     pool, one = configured("pool", config), configured("one", config)
     assert pool is not None and pool.router is not None and len(pool.router.deployments) == 2
     assert one is not None and one.params_count == 494000000
+
+
+def test_price_per_mtok_sets_the_price_of_models_and_pools(where: dict[str, Path]) -> None:
+    write(where["cwd"] / "workbench.toml", """
+        [models.tunnel]
+        model = "openai/gpt-4o-mini"
+        api_base = "http://127.0.0.1:9/v1"
+        price_per_mtok = [0.15, 0.60]
+        [models.pool]
+        router = true
+        price_per_mtok = [1, 2]
+        deployments = [{model = "openai/q", api_base = "http://127.0.0.1:1/v1"}]
+        [models.free]
+        model = "openai/q"
+        api_base = "http://127.0.0.1:9/v1"
+    """)
+    config = load_config(where["cwd"], env_of(where))
+    tunnel, pool, free = (configured(n, config) for n in ("tunnel", "pool", "free"))
+    assert tunnel is not None and tunnel.price is not None
+    assert (tunnel.price.input_per_token, tunnel.price.output_per_token) == (
+        pytest.approx(0.15e-6), pytest.approx(0.60e-6))
+    assert pool is not None and pool.price is not None
+    assert pool.price.output_per_token == pytest.approx(2e-6)
+    assert free is not None and free.price is None and free.free_by_default
+
+
+@pytest.mark.parametrize("bad", ["[0.15]", "[0.15, -1]", '"cheap"'])
+def test_a_bad_price_per_mtok_is_refused(where: dict[str, Path], bad: str) -> None:
+    write(where["cwd"] / "workbench.toml", f"""
+        [models.x]
+        model = "openai/q"
+        price_per_mtok = {bad}
+    """)
+    with pytest.raises(ConfigError, match="price_per_mtok"):
+        load_config(where["cwd"], env_of(where))

@@ -30,6 +30,8 @@ Example::
     api_base = "http://10.0.0.5:8000/v1"
     api_key_env = "VLLM_API_KEY"  # the *name* of the variable; keys never go in files
     params = 7.6e9                # for FLOPs estimates
+    # price_per_mtok = [0.15, 0.60]  # USD per 1M tokens in/out; beats litellm's table
+    #                                # (a self-hosted server on loopback is otherwise free)
 
     [local]
     gguf = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"

@@ -41,6 +41,9 @@ class ModelEntry(_Table):
     api_key_env: str | None = None
     native_n: bool | None = None
     batch: bool = False  # send through the provider's batch API (half price, hours)
+    # USD per million tokens [input, output]: beats litellm's table (a proxy or tunnel to a
+    # paid API on loopback would otherwise be priced as a free self-hosted server)
+    price_per_mtok: list[float] | None = Field(default=None, min_length=2, max_length=2)
     concurrency: int | None = Field(default=None, gt=0)
     params: float | None = Field(default=None, gt=0)
     transport: Literal["auto", "http", "litellm"] = "auto"
@@ -62,6 +65,8 @@ class ModelEntry(_Table):
         if wrong:
             kind = "a router pool (router = true)" if self.router else "a single model"
             raise ValueError(f"key(s) {', '.join(wrong)} do not apply to {kind}")
+        if self.price_per_mtok is not None and min(self.price_per_mtok) < 0:
+            raise ValueError("price_per_mtok = [input, output] must not be negative")
         if not self.router and not self.model:
             raise ValueError('needs model = "<provider>/<name>" (any litellm model string)')
         return self

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.backends.litellm_adapter import ModelConfig
+from workbench.backends.pricing import Price
 from workbench.backends.retry import RetryPolicy
 from workbench.config import Config, load_config
 from workbench.errors import WorkbenchError
@@ -47,20 +48,22 @@ def configured(name: str, cfg: Config | Mapping[str, Any] | None = None
     entry = _models(cfg).get(name)
     if entry is None:
         return None
+    per_m = entry.get("price_per_mtok")
+    price = Price.per_million(float(per_m[0]), float(per_m[1])) if per_m else None
     if entry.get("router"):  # a pool of deployments behind litellm's Router
         from workbench.backends.router import router_spec
 
         spec = router_spec(name, entry)
         return ModelConfig(litellm_model=spec.first_model, router=spec,
                            native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
-                           params_count=entry.get("params"))
+                           params_count=entry.get("params"), price=price)
     try:
         return ModelConfig(litellm_model=str(entry["model"]), api_base=entry.get("api_base"),
                            api_key_env=entry.get("api_key_env"),
                            native_n=entry.get("native_n"), concurrency=entry.get("concurrency"),
                            params_count=entry.get("params"),
                            transport=str(entry.get("transport", "auto")),
-                           batch=bool(entry.get("batch", False)),
+                           batch=bool(entry.get("batch", False)), price=price,
                            reward_api=entry.get("reward_api"), step_tag=entry.get("step_tag"))
     except ValueError as exc:
         raise WorkbenchError(f"workbench.toml [models.{name}]: {exc}") from None

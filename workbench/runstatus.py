@@ -12,7 +12,7 @@ A run's final status (stored in ``run_status``; see docs/schema.md):
 * ``error`` (a bug or a sink failure), ``cancelled`` (Ctrl-C or the stop button) and
   ``interrupted`` (the process died; written by the next writer that opens the file).
 
-Exit codes of ``workbench run`` / ``demo`` (the worst run decides):
+Exit codes of ``workbench run`` / ``sweep`` / ``demo`` (the worst run decides):
 
 ====  ==========================================================================
 0     ok: every sample ran

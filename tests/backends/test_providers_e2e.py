@@ -49,7 +49,11 @@ def _req(model: str, budget: int | None) -> GenRequest:
 async def test_anthropic_thinking_budget_blocks_tokens_and_cost(
         providers: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
     providers.requests.clear()
-    [r] = await _backend(providers, monkeypatch).generate(_req("claude", 600))
+    shown: list[str] = []
+    [r] = await _backend(providers, monkeypatch).generate(
+        _req("claude", 600), lambda i, text: shown.append(text))
+    # the answer streams live in pieces; the thinking block never leaks into it
+    assert len(shown) > 1 and "".join(shown) == ANSWER
     path, body, headers = providers.requests[-1]
     assert path == "/v1/messages" and headers["x-api-key"] == "sk-ant-fake-123"
     # Anthropic's minimum budget is 1024; max_tokens counts thinking, temperature must be 1
@@ -87,9 +91,14 @@ async def test_no_budget_sends_no_thinking(providers: FakeProviders,
     assert "thinking" not in providers.requests[-1][1]
 
 
+@pytest.mark.parametrize("model", ["gemini", "claude"])
 async def test_a_run_stores_and_replays_the_thinking(
-        providers: FakeProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    spec = RunSpec(task="arithmetic", technique="cot", model="gemini", limit=2,
+        providers: FakeProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        model: str) -> None:
+    """Through the runner, which seeds every request: Anthropic takes no seed, and litellm
+    refused the whole request while the adapter sent one (every sample failed)."""
+    providers.requests.clear()
+    spec = RunSpec(task="arithmetic", technique="cot", model=model, limit=2,
                    thinking_budget=300)
     with Store.open(tmp_path / "t.duckdb") as store:
         result = await run_experiment_async(spec, store=store,
@@ -97,8 +106,13 @@ async def test_a_run_stores_and_replays_the_thinking(
         paths = store.paths(result.run_id)
         finished = [e for e in replay(store, result.run_id) if isinstance(e, PathFinished)]
         raw = store.query("SELECT * FROM paths").to_dicts()
+    assert paths["error"].to_list() == [None, None]
+    if model == "claude":
+        assert all("seed" not in body for _, body, _ in providers.requests)
     assert paths["reasoning"].to_list() == [THINKING, THINKING]
-    assert paths["tokens_reasoning"].to_list() == [12, 12]
+    assert paths["text"].to_list() == [ANSWER, ANSWER]  # thinking kept apart from the text
+    reasoning = paths["tokens_reasoning"].to_list()
+    assert reasoning == [12, 12] if model == "gemini" else all(t > 0 for t in reasoning)
     assert all(p > 0 for p in paths["cost_usd"].to_list())
     assert [e.reasoning for e in finished] == [THINKING, THINKING]
-    assert "g-fake-456" not in str(raw)  # the key is never stored
+    assert "g-fake-456" not in str(raw) and "sk-ant-fake-123" not in str(raw)  # keys unstored

@@ -1,21 +1,17 @@
 """Fixtures for the command-line tests: the fake model configured by file, and an
-``invoke`` that runs the real typer app in-process with a hard timeout (a hang fails the
-test instead of freezing the suite)."""
+``invoke`` that runs the real typer app in-process with a hard timeout
+(:func:`cli_kit.run_cli`)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_kit import Done, Invoke
+from cli_kit import Done, Invoke, run_cli
 from fakes.fake_openai import FakeOpenAI
 from faults.fault_kit import warm_litellm
-from typer.testing import CliRunner
-
-from workbench.cli.main import app
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +48,6 @@ def invoke(fake_model: tuple[FakeOpenAI, Path], tmp_path: Path) -> Invoke:
         full_env: dict[str, str | None] = {"WORKBENCH_CONFIG": str(config),
                                            "WORKBENCH_DB": str(tmp_path / "cli.duckdb"),
                                            "COLUMNS": "200", **(env or {})}
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            box["result"] = CliRunner().invoke(app, list(args), env=full_env)
-
-        thread = threading.Thread(target=target, daemon=True)
-        thread.start()
-        thread.join(timeout)
-        assert not thread.is_alive(), f"`workbench {' '.join(args)}` hung for {timeout} s"
-        result = box["result"]
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"uncaught {result.exception!r}") from result.exception
-        return Done(result.exit_code, result.stdout, result.stderr)
+        return run_cli(list(args), full_env, timeout)
 
     return run

@@ -5,7 +5,9 @@ It stores uploaded JSONL, reports a batch as ``validating`` then ``in_progress``
 "cancelled" or "failed"). Lines whose request matches ``fail_when`` go to the error file;
 with "expired"/"cancelled" only the first ``partial_done`` lines get an output. ``hold``
 keeps every batch in progress until released (to kill a client mid-batch). Counts of
-submissions and polls are kept for tests (``GET /v1/_stats``).
+submissions and polls are kept for tests. Usage is counted like :mod:`fakes.fake_openai`
+(whitespace words, 4 tokens of overhead per message), so a batched sweep and a streamed one
+against the same texts store the same token counts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from fakes.fake_openai import tokens_of
 
 Text = Callable[[dict[str, Any]], str]
 
@@ -180,8 +183,8 @@ class FakeBatchAPI:
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
         text = self.text(body)
-        words = text.split()
-        prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+        words = tokens_of(text)  # usage counted as fakes.fake_openai counts a streamed path
+        prompt = sum(len(tokens_of(str(m.get("content") or ""))) + 4 for m in body["messages"])
         finish = "length" if len(words) > body.get("max_tokens", 10**9) else "stop"
         return {"id": uuid.uuid4().hex, "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": 0, "finish_reason": finish,

@@ -18,7 +18,10 @@ multi-round technique (refine) simply produces the next batch from its next roun
 * Results become ordinary :class:`GenResult` s (same rows as streamed paths) with
   ``served_by = "batch"``, priced at the batch rate (:func:`pricing.batch_price_of`).
 * Lines that fail, and requests a batch never ran (expired, cancelled, failed batch),
-  come back as errors with clear text; the rest of the batch is ingested.
+  come back as errors with clear text; the rest of the batch is ingested. Such an error is
+  recorded like a streamed one that exhausted its retries: a re-run of the sweep keeps it
+  (only requests whose batch was never read back, because the process died, are sent
+  again).
 """
 
 from __future__ import annotations
@@ -318,8 +321,10 @@ class BatchBackend:
         lps = [t.get("logprob") for t in ((choice.get("logprobs") or {}).get("content") or [])
                if isinstance(t.get("logprob"), int | float)]
         cfg = self.inner.config_for(line.model)
-        price = batch_price_of(cfg.litellm_model, cfg.price) or (
-            Price(0.0, 0.0) if cfg.is_local else None)
+        # as a streamed path is priced: a self-hosted server on loopback is free unless the
+        # config sets a price (then half of it), else litellm's batch rate
+        price = (Price(0.0, 0.0) if cfg.price is None and cfg.free_by_default
+                 else batch_price_of(cfg.litellm_model, cfg.price))
         extra: dict[str, Any] = {"served_by": "batch", "batch_id": bid}
         if price is None:
             extra["cost_unknown"] = True
@@ -367,7 +372,8 @@ def _missing_text(watch: _Watch) -> str:
            }.get(status, f"ended as {status!r}: {s.errors if s else ''}")
     if s is not None and s.errors and status in ("completed", "expired", "cancelled"):
         why += f" ({s.errors})"
-    return f"batch {bid} {why}; re-run the sweep to submit it again"
+    return (f"batch {bid} {why}; not billed. Stored as this error: re-running the sweep "
+            "keeps it, a new `workbench run` sends the item again")
 
 
 def batch_settings_from_env() -> BatchSettings:

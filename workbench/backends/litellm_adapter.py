@@ -102,6 +102,7 @@ class LiteLLMBackend:
         self.retry = retry or RetryPolicy()
         self._checked: set[str] = set()
         self._no_native: set[str] = set()
+        self._seeded: dict[str, bool] = {}
         self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                               dict[str, asyncio.Semaphore]] = (
             weakref.WeakKeyDictionary())
@@ -231,7 +232,7 @@ class LiteLLMBackend:
             kw["timeout"] = policy.attempt_timeout_s + 5.0
         if n > 1:
             kw["n"] = n
-        if req.seed is not None:
+        if req.seed is not None and self._takes_seed(cfg):
             kw["seed"] = req.seed + offset
         if req.stop:
             kw["stop"] = list(req.stop)
@@ -252,6 +253,22 @@ class LiteLLMBackend:
                                       lambda **k: _lib().supports_reasoning(**k), extra))
         kw.update(cfg.params)
         return kw
+
+    def _takes_seed(self, cfg: ModelConfig) -> bool:
+        """Whether the provider accepts ``seed``. Anthropic's Messages API has none, and with
+        ``drop_params`` off litellm refuses the whole request, so every sample of a run on
+        Claude failed; such providers are simply not seeded (their samples still differ)."""
+        if cfg.uses_http:
+            return True  # OpenAI-compatible servers take a seed (no litellm import needed)
+        found = self._seeded.get(cfg.litellm_model)
+        if found is None:
+            try:
+                params = _lib().get_supported_openai_params(
+                    model=cfg.litellm_model, custom_llm_provider=self.provider_of(cfg))
+            except Exception:  # an unknown provider: send it, as before
+                params = None
+            found = self._seeded[cfg.litellm_model] = params is None or "seed" in params
+        return found
 
     async def _call(self, req: GenRequest, cfg: ModelConfig, n: int, offset: int,
                     on_delta: DeltaCallback | None) -> list[GenResult]:

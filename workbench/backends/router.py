@@ -64,7 +64,7 @@ from workbench.errors import WorkbenchError
 ROUTINGS = ("least-busy", "usage-based-routing-v2", "simple-shuffle", "latency-based-routing")
 _DEPLOYMENT_KEYS = {"model", "api_base", "api_key_env", "concurrency", "rpm", "tpm", "weight"}
 _POOL_KEYS = {"router", "deployments", "allowed_fails", "cooldown_s", "routing", "params",
-              "native_n", "concurrency", "model", "affinity", "batch",
+              "native_n", "concurrency", "model", "affinity", "batch", "price_per_mtok",
               "stall_timeout", "deadline"}
 AFFINITIES = ("prefix",)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})

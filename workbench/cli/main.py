@@ -328,7 +328,10 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
               "--batch", help="send requests through the provider's batch API (about half "
                               "price, results within 24 h); re-run to re-attach")] = False,
           ) -> None:
-    """Run a sweep (models x techniques x budgets x tasks); re-run to resume."""
+    """Run a sweep (models x techniques x budgets x tasks); re-run to resume.
+
+    Exit codes as for ``workbench run``, from the worst run that ran (0 when nothing was
+    missing): 3 some samples failed, 4 a run's every sample failed, 5 fatal."""
     from workbench.store.store import Store
     from workbench.summary import print_table
     from workbench.sweep import load_sweep, run_sweep, sweep_plan
@@ -355,8 +358,9 @@ def sweep(path: Annotated[str, typer.Argument(help="sweep spec (.toml / .yaml)")
                                settings=batch_settings_from_env())
         if getattr(backend, "item_concurrency", None):  # every run in flight fills a batch
             spec = replace(spec, parallel_runs=max(spec.parallel_runs, len(spec.runs)))
-        asyncio.run(run_sweep(spec, store, backend, [ConsoleProgress()], params))
+        results = asyncio.run(run_sweep(spec, store, backend, [ConsoleProgress()], params))
         print_table(sweep_plan(spec, store), title=f"sweep {spec.name}: done")
+    finish(results)  # the worst run that ran decides the exit code, as for `workbench run`
 
 
 @app.command()
