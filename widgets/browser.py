@@ -115,7 +115,9 @@ class TraceBrowser(W.VBox):
         self.filter_button.on_click(on_home(lambda _b: self.show_runs()))  # shared there
         self.sql_button.on_click(on_home(lambda _b: self.run_sql(self.sql_box.value)))
         self.table.observe(on_home(self._on_select), names="selected")
-        super().__init__([W.HBox([self.technique, self.model, self.task, self.filter_button]),
+        filters = W.HBox([self.technique, self.model, self.task, self.filter_button],
+                         layout=W.Layout(flex_flow="row wrap"))  # no sideways scroll at 1000 px
+        super().__init__([filters,
                           self.sql_box, self.sql_button, self.message, self.table,
                           self.detail], **kwargs)
         self.add_class("wb-browser")
