@@ -88,7 +88,7 @@ def headline_html(cmp: Comparison) -> Markup:
                      unpaired["only_in_a"], unpaired["only_in_b"])
                 if any(unpaired.values()) else "")
     return html(
-        '<div class="wb-compare-headline" style="margin:4px 0">On <b>{n}</b> paired items: '
+        '<div class="wb-compare-headline" style="margin:4px 0;line-height:1.4">On <b>{n}</b> paired items: '
         'A <b class="wb-compare-acc-a">{acc_a:.1%}</b>, B <b class="wb-compare-acc-b">'
         '{acc_b:.1%}</b>. B − A = <b class="wb-compare-delta">{d} points</b>, '
         '{conf:.0%} paired interval <span class="wb-compare-ci">[{lo}, {hi}]</span> '
@@ -107,7 +107,7 @@ def outcomes_html(cmp: Comparison) -> Markup:
                  '<td style="text-align:right">{share:.0%}</td></tr>', o=o, k=k,
                  share=k / total)
             for o, k in cmp.table.iter_rows()]
-    return html('<table class="wb-compare-outcomes" style="font-size:12px">'
+    return html('<table class="wb-compare-outcomes" style="font-size:12px;line-height:1.4">'
                 "<tr><th>per-item outcome</th><th>items</th><th>share</th></tr>{}</table>",
                 join("", rows))
 
@@ -132,7 +132,7 @@ def deltas_html(cmp: Comparison) -> Markup:
                          '<td style="text-align:right">{}</td><td style="text-align:right">{}'
                          '</td><td style="text-align:right">{}</td><td>[{}, {}]</td></tr>',
                          m, m, *num))
-    return html('<table class="wb-compare-deltas" style="font-size:12px"><tr><th>per item</th>'
+    return html('<table class="wb-compare-deltas" style="font-size:12px;line-height:1.4"><tr><th>per item</th>'
                 "<th>A</th><th>B</th><th>B − A</th><th>95% bootstrap interval</th></tr>{}"
                 "</table>", join("", rows))
 
@@ -184,7 +184,8 @@ def drill_html(item: dict[str, Any], paths_a: pl.DataFrame, paths_b: pl.DataFram
     if not rows:
         rows.append(Markup('<tr><td colspan="2">No stored paths for this item.</td></tr>'))
     return html(
-        '<div class="wb-compare-drill" data-item="{idx}"><div style="margin:6px 0"><b>item {idx}'
+        '<div class="wb-compare-drill" data-item="{idx}" style="line-height:1.4">'
+        '<div style="margin:6px 0"><b>item {idx}'
         "</b> ({outcome}): A answered <b>{aa}</b> {ma}, B answered <b>{ab}</b> {mb}. B's text "
         "is marked against A's: <ins style=\"{ins}\">inserted</ins>, <del style=\"{dels}\">"
         "removed</del>.</div>"
@@ -204,10 +205,11 @@ class CompareView(W.VBox):
                  home: HomeLoop | None = None, **kwargs: Any) -> None:
         self.store, self.task = store, task
         self.home = home or HomeLoop()
-        wide = W.Layout(width="100%", max_width="720px")
+        wide = W.Layout(width="98%", max_width="720px")  # 100% + the widget margin overflows
         style = {"description_width": "24px"}
         self.run_a = W.Dropdown(options=[], description="A", layout=wide, style=style)
-        self.run_b = W.Dropdown(options=[], description="B", layout=wide, style=style)
+        self.run_b = W.Dropdown(options=[], description="B", layout=W.Layout(
+            width="98%", max_width="720px"), style=style)
         self.run_a.add_class("wb-compare-run-a")
         self.run_b.add_class("wb-compare-run-b")
         self.swap_button = W.Button(description="Swap A and B", icon="exchange")
@@ -217,7 +219,7 @@ class CompareView(W.VBox):
         self.outcomes, self.deltas = W.HTML(""), W.HTML("")
         self.table = TableWidget()
         self.table.add_class("wb-compare-items")
-        self.detail = W.HTML("", layout=W.Layout(width="100%"))
+        self.detail = W.HTML("", layout=W.Layout(width="98%"))
         self.detail.add_class("wb-compare-detail")
         self.comparison: Comparison | None = None
         self.items = pl.DataFrame()

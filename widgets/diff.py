@@ -163,7 +163,7 @@ def verifier_html(rounds: list[VerifierRound]) -> Markup:
                  'data-judged="{n}"><td>round {r}</td><td>{right}/{n} ({acc:.0%})</td>'
                  "<td>{aw}</td><td>{rr}</td></tr>", r=v.round, right=v.right, n=v.judged,
                  acc=v.accuracy, aw=v.accepted_wrong, rr=v.rejected_right) for v in rounds]
-    return html('<table class="wb-verifier" style="font-size:12px;margin-top:6px">'
+    return html('<table class="wb-verifier-accuracy" style="font-size:12px;margin-top:6px">'
                 "<tr><th>verifier, all items</th><th>verdict matched correctness</th>"
                 "<th>accepted a wrong answer</th><th>rejected a right answer</th></tr>{}"
                 "</table>", join("", rows))

@@ -161,7 +161,7 @@ def test_verifier_accuracy_per_round_over_every_item() -> None:
     assert 'data-round="0" data-right="1" data-judged="3"' in shown and "1/3 (33%)" in shown
     view = RefinementView()
     view.update(st.samples["a"], st.samples.values())
-    assert "wb-round" in view.value and "wb-verifier" in view.value
+    assert "wb-round" in view.value and "wb-verifier-accuracy" in view.value
     assert view.layout.width == "100%"
 
 
