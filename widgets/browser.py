@@ -98,8 +98,8 @@ class TraceBrowser(W.VBox):
         self.task = W.Text(value=task or "", placeholder=ANY, description="task", style=style)
         self.filter_button = W.Button(description="Show runs", icon="filter")
         self.filter_button.add_class("wb-filter-button")
-        self.sql_box = W.Textarea(value=EXAMPLE_SQL, layout=W.Layout(width="100%",
-                                                                      height="80px"))
+        self.sql_box = W.Textarea(value=EXAMPLE_SQL, layout=W.Layout(  # 100% + margins
+            width="auto", align_self="stretch", height="80px"))        # would overflow
         self.sql_box.add_class("wb-sql")
         self.sql_button = W.Button(description="Run SQL", icon="database")
         self.sql_button.add_class("wb-sql-button")

@@ -174,7 +174,8 @@ class RefinementView(W.HTML):
     all items (plain HTML; redrawn per flush). Full width: the diff needs the room."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("layout", W.Layout(width="100%"))
+        # stretched across its box (a width of 100% would add the widget margins on top)
+        kwargs.setdefault("layout", W.Layout(width="auto", align_self="stretch"))
         super().__init__(rounds_html([]), **kwargs)
         self.add_class("wb-refinement")
         self.rows: list[RoundRow] = []

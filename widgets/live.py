@@ -35,8 +35,9 @@ class LiveView(W.VBox):
         self.picker.add_class("wb-sample-picker")
         self.progress = ProgressView(on_stop=on_stop)
         self.paths = PathsView(home=self.home)
-        self.votes = VoteChart(layout=W.Layout(width="440px", flex="0 0 auto"))
-        self.rounds = RefinementView(layout=W.Layout(width="100%"))
+        self.votes = VoteChart(layout=W.Layout(width="440px", max_width="100%",
+                                               flex="0 0 auto"))
+        self.rounds = RefinementView()
         self.sink = WidgetSink(self._render, schedule=self.home.call_later)
         self.listeners: list[Listener] = []
         self._syncing = False

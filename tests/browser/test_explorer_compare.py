@@ -51,6 +51,11 @@ def notebook(path: Path, db: Path) -> str:
     return path.name
 
 
+TABS = ("Live", "Prompt lab", "Traces", "Scaling", "Compare")
+PANES = (".jp-NotebookPanel-notebook, .jp-WindowedPanel-outer, .wb-explorer, .wb-controls, "
+         ".wb-live, .wb-prompt-lab, .wb-browser, .wb-scaling, .wb-compare")
+
+
 def sideways(page: Any, css: str) -> list[dict[str, Any]]:
     """Elements matching ``css`` whose content is wider than their box (they scroll)."""
     return page.eval_on_selector_all(
@@ -71,9 +76,11 @@ def test_compare_tab_shows_the_outcome_table_and_a_diffed_drill_down(
 
     track = page.locator(".wb-n .noUi-target").first.bounding_box()
     assert track is not None and track["width"] / 15 >= 15, track  # N = 1..16
-    wide = sideways(page, ".jp-NotebookPanel-notebook, .jp-WindowedPanel-outer, "
-                          ".wb-explorer, .wb-controls")
-    assert wide == [], f"scrolls sideways at 1000 px: {wide}"
+    for title in TABS:  # every tab, in a notebook narrowed further by the file browser
+        page.locator(".wb-explorer .lm-TabBar-tab", has_text=title).first.click()
+        page.wait_for_timeout(300)
+        wide = sideways(page, PANES)
+        assert wide == [], f"{title} tab scrolls sideways at 1000 px: {wide}"
 
     page.locator(".wb-explorer .lm-TabBar-tab", has_text="Compare").first.click()
     row = page.locator(".wb-compare:visible .wb-compare-outcome[data-outcome='only B']")
@@ -92,7 +99,7 @@ def test_compare_tab_shows_the_outcome_table_and_a_diffed_drill_down(
     assert page.locator(".wb-compare:visible .wb-compare-pair").count() >= 4  # 1 vs 4 paths (+ forced)
     first = page.locator(".wb-compare:visible .wb-compare-pair").first
     assert first.locator(".wb-diff-ins").count() + first.locator(".wb-diff-del").count() > 0
-    assert sideways(page, ".wb-explorer, .wb-compare") == []
+    assert sideways(page, PANES) == []
     page.locator(".wb-compare:visible .wb-compare-drill").scroll_into_view_if_needed()
     wb.screenshot(page, "explorer_compare_tab")
     assert wb.error_outputs(page) == []

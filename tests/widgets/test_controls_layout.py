@@ -162,10 +162,10 @@ def test_verifier_accuracy_per_round_over_every_item() -> None:
     view = RefinementView()
     view.update(st.samples["a"], st.samples.values())
     assert "wb-round" in view.value and "wb-verifier-accuracy" in view.value
-    assert view.layout.width == "100%"
+    assert (view.layout.width, view.layout.align_self) == ("auto", "stretch")
 
 
 def test_refinement_view_is_a_full_width_row_of_its_own() -> None:
     live = LiveView()
     assert live.rounds in live.children and live.votes in live.children  # not side by side
-    assert live.rounds.layout.width == "100%"
+    assert (live.rounds.layout.width, live.rounds.layout.align_self) == ("auto", "stretch")
