@@ -130,7 +130,7 @@ class Controls(W.VBox):
                                    continuous_update=False)
         self.mode = W.ToggleButtons(options=list(PICK_MODES), value="index",
                                     description="problems",
-                                    style={**style, "button_width": "104px"})
+                                    style={**style, "button_width": "118px"})
         self.start = W.BoundedIntText(value=0, min=0, max=100_000, description="from index",
                                       style=style, continuous_update=False)
         self.count = W.IntSlider(value=1, min=1, max=40, description="how many", **cu)

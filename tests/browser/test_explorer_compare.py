@@ -81,6 +81,8 @@ def test_compare_tab_shows_the_outcome_table_and_a_diffed_drill_down(
         page.wait_for_timeout(300)
         wide = sideways(page, PANES)
         assert wide == [], f"{title} tab scrolls sideways at 1000 px: {wide}"
+        if title == "Live":
+            wb.screenshot(page, "explorer_1000px_live")
 
     page.locator(".wb-explorer .lm-TabBar-tab", has_text="Compare").first.click()
     row = page.locator(".wb-compare:visible .wb-compare-outcome[data-outcome='only B']")
