@@ -98,8 +98,8 @@ class TraceBrowser(W.VBox):
         self.task = W.Text(value=task or "", placeholder=ANY, description="task", style=style)
         self.filter_button = W.Button(description="Show runs", icon="filter")
         self.filter_button.add_class("wb-filter-button")
-        self.sql_box = W.Textarea(value=EXAMPLE_SQL, layout=W.Layout(width="100%",
-                                                                      height="80px"))
+        self.sql_box = W.Textarea(value=EXAMPLE_SQL, layout=W.Layout(  # 100% + margins
+            width="auto", align_self="stretch", height="80px"))        # would overflow
         self.sql_box.add_class("wb-sql")
         self.sql_button = W.Button(description="Run SQL", icon="database")
         self.sql_button.add_class("wb-sql-button")
@@ -115,7 +115,9 @@ class TraceBrowser(W.VBox):
         self.filter_button.on_click(on_home(lambda _b: self.show_runs()))  # shared there
         self.sql_button.on_click(on_home(lambda _b: self.run_sql(self.sql_box.value)))
         self.table.observe(on_home(self._on_select), names="selected")
-        super().__init__([W.HBox([self.technique, self.model, self.task, self.filter_button]),
+        filters = W.HBox([self.technique, self.model, self.task, self.filter_button],
+                         layout=W.Layout(flex_flow="row wrap"))  # no sideways scroll at 1000 px
+        super().__init__([filters,
                           self.sql_box, self.sql_button, self.message, self.table,
                           self.detail], **kwargs)
         self.add_class("wb-browser")

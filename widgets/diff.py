@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,16 +121,69 @@ def rounds_html(rows: list[RoundRow]) -> Markup:
                 "{}{}</table>", head, join("", body))
 
 
+@dataclass(frozen=True)
+class VerifierRound:
+    """How often the verifier's verdict in one round matched the solution's correctness."""
+
+    round: int
+    judged: int          # verdicts on a graded solution
+    right: int           # accepted a right solution or rejected a wrong one
+    accepted_wrong: int  # the costly mistake: refinement stops on a wrong answer
+    rejected_right: int  # the other one: a right answer is rewritten (and may flip)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.judged if self.judged else 0.0
+
+
+def verifier_accuracy(samples: Iterable[SampleView]) -> list[VerifierRound]:
+    """Per round, over every item of the run: the verifier's verdicts against correctness.
+
+    A round without a critique (the last one, after the final regeneration) has no verdict
+    and is not counted; an unparseable verdict counts as a rejection, which is what the
+    technique did with it."""
+    tally: dict[int, list[int]] = {}
+    for s in samples:
+        for r in s.rounds:
+            if (r.critique_path_id is None and not r.critique) or r.correct is None:
+                continue
+            t = tally.setdefault(r.round, [0, 0, 0, 0])
+            t[0] += 1
+            t[1] += int(r.accepted == r.correct)
+            t[2] += int(r.accepted and not r.correct)
+            t[3] += int(not r.accepted and r.correct)
+    return [VerifierRound(k, *v) for k, v in sorted(tally.items())]
+
+
+def verifier_html(rounds: list[VerifierRound]) -> Markup:
+    """One line per round: the verifier's accuracy and its two kinds of mistake."""
+    if not rounds:
+        return Markup("")
+    rows = [html('<tr class="wb-verifier-round" data-round="{r}" data-right="{right}" '
+                 'data-judged="{n}"><td>round {r}</td><td>{right}/{n} ({acc:.0%})</td>'
+                 "<td>{aw}</td><td>{rr}</td></tr>", r=v.round, right=v.right, n=v.judged,
+                 acc=v.accuracy, aw=v.accepted_wrong, rr=v.rejected_right) for v in rounds]
+    return html('<table class="wb-verifier-accuracy" style="font-size:12px;margin-top:6px">'
+                "<tr><th>verifier, all items</th><th>verdict matched correctness</th>"
+                "<th>accepted a wrong answer</th><th>rejected a right answer</th></tr>{}"
+                "</table>", join("", rows))
+
+
 class RefinementView(W.HTML):
-    """The refinement table of the focused item (plain HTML; redrawn per flush)."""
+    """The refinement table of the focused item and the verifier's accuracy per round over
+    all items (plain HTML; redrawn per flush). Full width: the diff needs the room."""
 
     def __init__(self, **kwargs: Any) -> None:
+        # stretched across its box (a width of 100% would add the widget margins on top)
+        kwargs.setdefault("layout", W.Layout(width="auto", align_self="stretch"))
         super().__init__(rounds_html([]), **kwargs)
         self.add_class("wb-refinement")
         self.rows: list[RoundRow] = []
+        self.verifier: list[VerifierRound] = []
 
-    def update(self, sample: SampleView | None) -> None:
-        rows = round_rows(sample)
-        if rows != self.rows or not rows:
-            self.rows = rows
-            self.value = rounds_html(rows)
+    def update(self, sample: SampleView | None,
+               samples: Iterable[SampleView] = ()) -> None:
+        rows, verifier = round_rows(sample), verifier_accuracy(samples)
+        if rows != self.rows or verifier != self.verifier or not rows:
+            self.rows, self.verifier = rows, verifier
+            self.value = rounds_html(rows) + verifier_html(verifier)

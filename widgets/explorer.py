@@ -20,6 +20,7 @@ import ipywidgets as W
 import polars as pl
 
 from widgets.browser import TraceBrowser
+from widgets.compare import CompareView
 from widgets.controls import Controls, difficulty_of, pick_items, spec_from_values
 from widgets.homeloop import HomeLoop
 from widgets.live import LiveView
@@ -67,7 +68,7 @@ async def _await_on_own_loop(task: asyncio.Task[Any]) -> None:
 
 
 class Explorer(W.VBox):
-    """Controls, live paths / votes / refinement, prompt lab, trace browser, scaling view.
+    """Controls, live paths / votes / refinement, prompt lab, trace browser, scaling, compare.
 
     ``backend`` injects a backend (a ScriptedBackend in tests; ``"demo"`` for the scripted
     no-model demo of :mod:`widgets.demo`); with None the
@@ -102,10 +103,11 @@ class Explorer(W.VBox):
         self.scaling = ScalingView()
         self.lab = PromptLab(self.spec, self.execute, home=self.home)
         self.browser = TraceBrowser(self.store, task=self.task_name, home=self.home)
+        self.compare_view = CompareView(self.store, task=self.task_name, home=self.home)
         self.status = W.HTML("")
         self.status.add_class("wb-status")
-        self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling],
-                          titles=["Live", "Prompt lab", "Traces", "Scaling"])
+        self.tabs = W.Tab([self.live, self.lab, self.browser, self.scaling, self.compare_view],
+                          titles=["Live", "Prompt lab", "Traces", "Scaling", "Compare"])
         title = W.HTML(title_html(self.task_name, len(self.problems), self.remembered))
         title.add_class("wb-title")
         super().__init__([title, self.controls, self.status, self.tabs])
@@ -342,11 +344,12 @@ class Explorer(W.VBox):
         return run_id
 
     def refresh_stored(self) -> None:
-        """Redraw the parts that read the store: stored runs in the scaling view and the
-        trace browser's runs table."""
+        """Redraw the parts that read the store: stored runs in the scaling view, the
+        trace browser's runs table and the Compare pickers."""
         if self.store is None:
             return
         self.browser.refresh()
+        self.compare_view.refresh()
         self.scaling.set_runs(stored_points(self.store, self.task_name,
                                             self.controls.model.value or None))
 

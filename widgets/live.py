@@ -35,15 +35,15 @@ class LiveView(W.VBox):
         self.picker.add_class("wb-sample-picker")
         self.progress = ProgressView(on_stop=on_stop)
         self.paths = PathsView(home=self.home)
-        self.votes = VoteChart(layout=W.Layout(width="440px", flex="0 0 auto"))
-        self.rounds = RefinementView(layout=W.Layout(flex="1 1 auto", width="auto"))
+        self.votes = VoteChart(layout=W.Layout(width="440px", max_width="100%",
+                                               flex="0 0 auto"))
+        self.rounds = RefinementView()
         self.sink = WidgetSink(self._render, schedule=self.home.call_later)
         self.listeners: list[Listener] = []
         self._syncing = False
         self.picker.observe(self.home.wrap(self._on_pick), names="value")
         top = [self.progress] if progress else []
-        super().__init__([*top, self.picker, self.paths, W.HBox([self.votes, self.rounds])],
-                         **kwargs)
+        super().__init__([*top, self.picker, self.paths, self.votes, self.rounds], **kwargs)
         self.add_class("wb-live")
 
     @property
@@ -60,8 +60,8 @@ class LiveView(W.VBox):
         self.paths.update(state, stale, deltas)
         if "votes" in stale:
             self.votes.update(state.focused)
-        if "rounds" in stale:
-            self.rounds.update(state.focused)
+        if stale & {"rounds", "samples"}:  # the verifier's tally spans every item
+            self.rounds.update(state.focused, state.samples.values())
         if "progress" in stale:
             self.progress.update(state)
         if "samples" in stale:

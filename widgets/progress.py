@@ -10,8 +10,10 @@ import ipywidgets as W
 from widgets.state import RunState
 from workbench.htmltext import Markup, escape, html
 
-STATUS_ICONS = {"running": "⏳", "ok": "✓", "partial": "◐", "failed": "✗", "cancelled": "■",
+STATUS_ICONS = {"running": "", "ok": "✓", "partial": "◐", "failed": "✗", "cancelled": "■",
                 "error": "⚠", "interrupted": "■", "idle": ""}
+"""Marks before the status word; "running" has none (the word says it: "⏳" drew an empty
+box in JupyterLab's default fonts)."""
 BAR_STYLES = {"ok": "success", "partial": "warning", "failed": "danger", "error": "danger",
               "cancelled": "warning"}
 
@@ -24,7 +26,7 @@ def progress_text(state: RunState, now: float | None = None) -> Markup:
     acc = f" · acc {p.correct / p.done:.0%}" if p.done else ""
     icon = STATUS_ICONS.get(state.status, "")
     where = f" · {state.started.technique} · {state.started.model}" if state.started else ""
-    text = (f"{icon} {state.status}{where} · {p.done}/{p.total} samples{acc} · "
+    text = (f"{icon + ' ' if icon else ''}{state.status}{where} · {p.done}/{p.total} samples{acc} · "
             f"{p.tokens_out:,} tokens · {p.tokens_per_s(now):.1f} tok/s · ${p.cost_usd:.4f}")
     if state.error:
         text += f" · {state.error}"
@@ -39,7 +41,7 @@ class ProgressView(W.VBox):
         self.bar.add_class("wb-progress")
         self.label = W.HTML("Idle.")
         self.label.add_class("wb-progress-label")
-        self.stop_button = W.Button(description="Stop", icon="stop", button_style="danger",
+        self.stop_button = W.Button(description="Stop", icon="stop", button_style="",
                                     disabled=True, tooltip="Cancel the run in flight")
         self.stop_button.add_class("wb-stop-button")
         self.error = W.HTML("")
@@ -56,7 +58,9 @@ class ProgressView(W.VBox):
         self.bar.value = min(p.done, self.bar.max)
         self.bar.bar_style = BAR_STYLES.get(state.status, "info")
         self.label.value = progress_text(state)
-        self.stop_button.disabled = state.status != "running"
+        running = state.status == "running"
+        self.stop_button.disabled = not running
+        self.stop_button.button_style = "danger" if running else ""  # red only when it acts
 
     def show_error(self, message: str) -> None:
         """A user-facing error (WorkbenchError text) in red under the bar; '' clears it."""

@@ -92,7 +92,8 @@ class ScalingView(W.VBox):
     def __init__(self, **kwargs: Any) -> None:
         self.points = ScalingPoints()
         self.live: tuple[float, float] | None = None
-        self.chart = W.HTML(scaling_svg(self.points, self.live))
+        self.chart = W.HTML(scaling_svg(self.points, self.live),
+                            layout=W.Layout(max_width="100%"))
         super().__init__([self.chart], **kwargs)
         self.add_class("wb-scaling")
 

@@ -27,8 +27,11 @@ from workbench.events import (
 CHILD_ROLES = frozenset({"forced_answer", "verify"})
 """Roles drawn inside their parent's card (a forced final answer, a verifier score)."""
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#e377c2", "#7f7f7f", "#b8860b",
+           "#393b79")
+"""Answer colours: blue, orange, purple, cyan, pink, grey, dark gold, navy. No green and
+no red (nor a reddish brown): an answer's colour only tells answers apart, so it must not
+read as right or wrong; correctness is the card's ✓ / ✗ badge and the chart's ★ gold tag."""
 NO_ANSWER_COLOR = "#b0b0b0"
 
 

@@ -76,10 +76,14 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _frame(width: int, height: int, title: str, cls: str, body: list[str]) -> str:
-    return (f'<div class="wb-chart {cls} js-plotly-plot" style="width:{width}px">'
+    # max-width + height:auto: in a narrow notebook the chart shrinks (viewBox keeps its
+    # proportions) instead of making the Explorer scroll sideways
+    return (f'<div class="wb-chart {cls} js-plotly-plot" style="width:100%;'
+            f'max-width:{width}px">'
             f'<svg class="wb-chart-svg main-svg" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="{escape(title)}" style="{FONT};font-size:11px">'
+            f'role="img" aria-label="{escape(title)}" '
+            f'style="{FONT};font-size:11px;max-width:100%;height:auto">'
             f'<text x="{width / 2:.0f}" y="16" text-anchor="middle" font-size="13" '
             f'font-weight="600">{escape(title)}</text>{"".join(body)}</svg></div>')
 

@@ -71,6 +71,11 @@ class RunSpec:
     scorer: str = "judge"
     """Step scorer of beam / dvts / best-of-n-prm: judge | prm | logprob."""
     aggregate: str = "last"
+    knobs: dict[str, Any] = field(default_factory=dict)
+    """Any other registered knob by name (``{"min_tokens": 256, "rule": "esc"}``): what
+    ``--set KEY=VALUE`` and the Explorer's generated controls fill; validated by the
+    registry like every knob (an unknown name is an error that lists the known ones)."""
+
     def effective_temperature(self) -> float:
         if self.temperature is not None:
             return self.temperature
@@ -94,10 +99,14 @@ class RunSpec:
 def build_technique(spec: RunSpec) -> Technique:
     """The spec's technique, built (and its knobs validated) through the registry. Callers
     build it once and pass it along (``run(..., technique=...)``)."""
-    return build(spec.technique, budget=spec.budget, n=spec.n, rounds=spec.rounds,
-                 vote=spec.vote, width=spec.width, expansions=spec.expansions,
-                 max_steps=spec.max_steps, scorer=spec.scorer,
-                 aggregate=spec.aggregate)
+    common = {"budget": spec.budget, "n": spec.n, "rounds": spec.rounds, "vote": spec.vote,
+              "width": spec.width, "expansions": spec.expansions, "max_steps": spec.max_steps,
+              "scorer": spec.scorer, "aggregate": spec.aggregate}
+    twice = sorted(set(spec.knobs) & set(common))
+    if twice:
+        raise WorkbenchError(f"knob(s) {twice} are RunSpec fields; set them there, not in "
+                             "knobs (on the command line: --budget, --n, ..., not --set).")
+    return build(spec.technique, **common, **spec.knobs)
 
 
 @dataclass

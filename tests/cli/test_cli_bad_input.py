@@ -53,6 +53,10 @@ ERRORS = [
     (("--limit", "0"), "limit must be positive"),
     (("--temperature", "5"), "temperature must be between 0 and 2"),
     (("--technique", "sc", "--vote", "loudest"), "Unknown vote 'loudest'"),
+    (("--set", "nope=1"), "write KNOB=VALUE with one of"),
+    (("--set", "confidence=high"), "confidence takes a float"),
+    (("--set", "rule=loudest"), "Unknown rule 'loudest'"),
+    (("--set", "n=4"), "are RunSpec fields"),
 ]
 
 
@@ -139,3 +143,10 @@ def test_a_trace_file_under_a_file_is_a_clear_error(
     assert "Traceback" not in done.text
     assert server.attempts == 0  # type: ignore[attr-defined]
     assert blocker.read_text() == "a file, not a folder"  # nothing written over it
+
+
+def test_set_gives_any_registered_knob_a_typed_value() -> None:
+    from workbench.cli.main import parse_knobs
+
+    assert parse_knobs(["confidence=0.8", "rule=esc", "window=2"]) == {
+        "confidence": 0.8, "rule": "esc", "window": 2}

@@ -162,6 +162,33 @@ def v_explorer_lines(c: Callable[[str], str]) -> str:
     return f"<div>{title}</div><div>{ex.status.value}</div>"
 
 
+def v_compare(c: Callable[[str], str]) -> str:
+    """The Explorer's Compare tab: run B is the hostile run answered another payload, so the
+    item disagrees; headline, outcome and cost tables, and the drill-down into both runs'
+    paths (B word-diffed against A) are all shown."""
+    import dataclasses
+
+    from fakes.hostile import hostile_events
+
+    from widgets.compare import CompareView
+    from workbench.events import RunStarted, SampleScored
+
+    store = _store(c)
+    rec = Recorder(store)
+    for e in hostile_events("hostile-b", convert=c):
+        if isinstance(e, RunStarted):  # B starts later: the default pair is (hostile, B)
+            e = dataclasses.replace(e, ts=e.ts + 60)
+        if isinstance(e, SampleScored):
+            e = dataclasses.replace(e, answer=c(PAYLOADS[2].text), correct=False)
+        rec(e)
+    rec.close()
+    view = CompareView(store, task="hostile")  # the task name is not a payload
+    assert (view.run_a.value, view.run_b.value) == ("hostile", "hostile-b")
+    assert view.table.rows and view.open_item(0) is not None
+    return "".join(str(w.value) for w in (view.message, view.headline, view.outcomes,
+                                          view.deltas, view.detail))
+
+
 def v_run_report(c: Callable[[str], str]) -> str:
     from workbench.export.html import run_report_html
 
@@ -185,7 +212,8 @@ VIEWS: dict[str, Render] = {
     "vote chart (SVG)": v_vote_chart, "prompt lab table": v_prompt_lab,
     "scaling chart (SVG)": v_scaling, "trace browser SQL error": v_browser_sql_error,
     "trace browser replay error": v_browser_replay_error,
-    "explorer title + status": v_explorer_lines, "run report (export)": v_run_report,
+    "explorer title + status": v_explorer_lines, "compare view (Explorer tab)": v_compare,
+    "run report (export)": v_run_report,
     "analysis markdown table": v_markdown_table,
 }
 ALLOWED = {"run report (export)": frozenset({"details", "script"})}

@@ -57,6 +57,8 @@ HARNESS = """async ([src, css]) => {
     },
     async setTexts(texts) { state.texts = texts;
                             for (const f of handlers['change:texts'] || []) f(); await frame(); },
+    async setPaths(paths) { state.paths = paths;
+                            for (const f of handlers['change:paths'] || []) f(); await frame(); },
     text: () => document.querySelector('.wb-path-text'),
     sent,
   };
@@ -174,4 +176,33 @@ def test_card_follows_the_stream_only_when_scrolled_to_the_bottom(chrome: Any) -
     stream(pg, line * 50, len(line) * 10)  # offsets restart at 0: 40 lines again, 10 new
     assert pg.evaluate("() => wb.text().scrollTop") == 0  # the reader's place is kept
     assert pg.evaluate("() => wb.text().textContent") == line * 50  # and the text arrived
+    pg.close()
+
+
+CARD = {"role": "path", "label": "#0", "answer": None, "correct": None, "truncated": False,
+        "badge": "…", "color": "#ccc"}
+
+
+def test_a_finished_card_shows_the_start_of_its_reasoning(chrome: Any) -> None:
+    """Issue 12.6: a card that followed its stream jumps back to the top when it ends."""
+    pg = fresh(chrome)
+    line = "a line of reasoning\n"
+    stream(pg, line * 40, len(line) * 4)
+    assert pg.evaluate("() => wb.text().scrollTop") > 0  # following the bottom
+    pg.evaluate("(p) => wb.setPaths(p)", [{**CARD, "id": "a", "status": "done",
+                                            "answer": "4", "badge": "✓ correct"}])
+    assert pg.evaluate("() => wb.text().scrollTop") == 0
+    pg.close()
+
+
+def test_cards_size_to_their_own_text_not_the_tallest_in_the_row(chrome: Any) -> None:
+    pg = fresh(chrome)
+    pg.evaluate("() => { document.querySelector('.wb-paths-root').style.width = '700px'; }")
+    pg.evaluate("(p) => wb.setPaths(p)", [{**CARD, "id": "a", "status": "done"},
+                                           {**CARD, "id": "b", "status": "done"}])
+    pg.evaluate("(t) => wb.setTexts(t)", {"a": "short", "b": "long line\n" * 30})
+    heights = pg.evaluate("() => [...document.querySelectorAll('.wb-paths > .wb-path')]"
+                          ".map(c => [c.offsetTop, c.offsetHeight])")
+    (top_a, h_a), (top_b, h_b) = heights
+    assert top_a == top_b and h_a < h_b / 2, heights  # same row, not stretched
     pg.close()

@@ -136,8 +136,10 @@ function render({ model, el: root }) {
     const cs = [...dirty].filter((c) => c.pending && c.card.isConnected);
     dirty.clear();
     // Reads first (one layout for all cards), then writes, then the scrolls (one more).
-    const stick = cs.map((c) => c.text.scrollTop + c.text.clientHeight
-                                >= c.text.scrollHeight - 4);
+    // Only a running card follows its stream: a finished one stays where it was put.
+    const stick = cs.map((c) => c.card.dataset.status === "running"
+                                && c.text.scrollTop + c.text.clientHeight
+                                   >= c.text.scrollHeight - 4);
     for (const c of cs) {
       writeChunks(c, c.pending);
       c.pending = "";
@@ -154,6 +156,13 @@ function render({ model, el: root }) {
     }
     for (const p of paths) {
       const c = ensureCard(p);
+      const was = c.card.dataset.status;
+      // A path that just finished shows the start of its reasoning, not its tail (a card
+      // the reader scrolled elsewhere keeps its place).
+      if (was === "running" && p.status !== "running"
+          && c.text.scrollTop + c.text.clientHeight >= c.text.scrollHeight - 4) {
+        c.text.scrollTop = 0;
+      }
       c.card.dataset.status = p.status;
       c.card.dataset.role = p.role;
       c.card.dataset.answer = p.answer ?? "";

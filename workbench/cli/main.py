@@ -74,6 +74,9 @@ def run_cmd(
         PARAMS["scorer"].choices) + " (prm: --verifier names the reward model)")] = "judge",
     aggregate: Annotated[str, typer.Option(help="step-score aggregation: " + ", ".join(
         PARAMS["aggregate"].choices))] = "last",
+    set_knobs: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KNOB=VALUE", help="any other technique knob, e.g. --set "
+        "min_tokens=256 --set rule=esc (`workbench techniques` lists them)")] = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     seed: Annotated[int, typer.Option(help="seed for reproducible sampling")] = 0,
     limit: Annotated[int | None, typer.Option(help="number of items")] = 20,
@@ -111,10 +114,31 @@ def run_cmd(
                        seed=seed, limit=limit, offset=offset, concurrency=concurrency,
                        thinking_budget=thinking_budget, width=width, expansions=expansions,
                        max_steps=max_steps, scorer=scorer,
-                       aggregate=aggregate)
+                       aggregate=aggregate, knobs=parse_knobs(set_knobs or []))
         results = run_specs([spec], db or default_db(), progress=not quiet, spool=spool,
                             clocks=clocks)
     finish(results)
+
+
+def parse_knobs(items: list[str]) -> dict[str, object]:
+    """``["min_tokens=256", "rule=esc"]`` -> typed values by the registry's knob types; a
+    typo or a bad value is a usage error naming the knob and what it accepts."""
+    from workbench.techniques.params import PARAMS
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        param = PARAMS.get(key.strip())
+        if not sep or param is None:
+            raise WorkbenchError(f"--set {item!r}: write KNOB=VALUE with one of "
+                                 f"{', '.join(PARAMS)}.")
+        try:
+            value = param.kind(text.strip())
+        except ValueError:
+            raise WorkbenchError(f"--set {item!r}: {key} takes a {param.kind.__name__} "
+                                 f"({param.range_text()}).") from None
+        out[param.name] = param.check(value)
+    return out
 
 
 def run_specs(specs: list[RunSpec], db: str, progress: bool, spool: bool = True,

@@ -64,6 +64,17 @@ WHERE r.task = ? AND (? IS NULL OR r.model = ?)
 GROUP BY r.run_id ORDER BY created_at
 """
 
+RUN_CHOICES_SQL = f"""
+SELECT r.run_id, strftime(r.created_at, '%Y-%m-%d %H:%M:%S') AS created, r.technique,
+       r.model, r.task, r.budget_tokens AS budget, r.n_samples AS n, r.rounds,
+       r.prompt_hash, count(s.sample_id) AS items,
+       avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS accuracy
+FROM runs r LEFT JOIN {GRADED_SAMPLES} s USING (run_id)
+WHERE (? IS NULL OR r.task = ?)
+GROUP BY ALL HAVING count(s.sample_id) > 0
+ORDER BY min(r.created_at) DESC, r.run_id DESC LIMIT ?
+"""
+
 MATCHING_SQL = """
 SELECT run_id, n_samples FROM runs
 WHERE task = ? AND model = ? AND technique = ? AND budget_tokens = ? AND temperature = ?
@@ -120,6 +131,12 @@ class Queries:
                     task: str | None = None) -> pl.DataFrame:
         """The newest 500 runs matching the filters (None: any) with accuracy and tokens."""
         return self.query(BROWSER_RUNS_SQL, [technique, technique, model, model, task, task])
+
+    def run_choices(self, task: str | None = None, limit: int = 200) -> pl.DataFrame:
+        """Runs with at least one scored item (of ``task``; None: any), newest first, with
+        what tells two runs apart (technique, model, budget, N, rounds, prompt hash) and
+        their accuracy: the Explorer's Compare pickers."""
+        return self.query(RUN_CHOICES_SQL, [task, task, limit])
 
     def summary(self, run_ids: Sequence[str]) -> pl.DataFrame:
         """Accuracy, tokens, cost and latency per run (effective grades), in run order."""

@@ -8,7 +8,7 @@ rounds, then the scored sample.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from workbench.events import (
     Event,
@@ -47,9 +47,9 @@ def run_started(run_id: str, clock: Clock, *, technique: str = "sc", n_items: in
 
 def sample_events(run_id: str, item: int, clock: Clock, *, n_paths: int = 4, rounds: int = 0,
                   text: str = "Let me think. 2+2 is 4. The answer is 4.",
-                  deltas: int = 3) -> Iterator[Event]:
+                  deltas: int = 3, wrong: bool = False) -> Iterator[Event]:
     """All events of one item: paths (with ``deltas`` token deltas each), a vote, rounds,
-    and the SampleScored that closes the sample."""
+    and the SampleScored that closes the sample (answered 5, wrong, if ``wrong``)."""
     sid = f"{run_id}-s{item}"
     answers: dict[str, float] = {}
     for i in range(n_paths):
@@ -73,7 +73,8 @@ def sample_events(run_id: str, item: int, clock: Clock, *, n_paths: int = 4, rou
     yield from _rounds(run_id, sid, clock, rounds)
     yield SampleScored(run_id=run_id, ts=clock(), sample_id=sid, item_id=f"toy-{item}",
                        item_index=item, question=f"Q{item}: what is 2+2?", gold="4",
-                       answer="4", correct=True, tokens_in=20 * n_paths,
+                       answer="5" if wrong else "4", correct=not wrong,
+                       tokens_in=20 * n_paths,
                        tokens_out=n_paths * (len(text) // 4), n_calls=n_paths,
                        meta={"level": item % 3})
 
@@ -97,16 +98,19 @@ def _rounds(run_id: str, sid: str, clock: Clock, rounds: int) -> Iterator[Event]
 
 def synthetic_run(run_id: str = "run-a", *, n_items: int = 3, n_paths: int = 4,
                   rounds: int = 0, clock: Clock | None = None, finish: bool = True,
-                  text: str = "Let me think. 2+2 is 4. The answer is 4.") -> list[Event]:
-    """A whole run: RunStarted, every item's events, RunFinished (if ``finish``)."""
+                  text: str = "Let me think. 2+2 is 4. The answer is 4.",
+                  wrong: Collection[int] = ()) -> list[Event]:
+    """A whole run: RunStarted, every item's events, RunFinished (if ``finish``); the
+    items in ``wrong`` are answered wrong (two such runs make a paired comparison)."""
     clock = clock or Clock()
     events: list[Event] = [run_started(run_id, clock, n_items=n_items, n_paths=n_paths,
                                        rounds=rounds,
                                        technique="refine" if rounds else "sc")]
     for item in range(n_items):
         events.extend(sample_events(run_id, item, clock, n_paths=n_paths, rounds=rounds,
-                                    text=text))
+                                    text=text, wrong=item in wrong))
     if finish:
         events.append(RunFinished(run_id=run_id, ts=clock(), status="ok", n_samples=n_items,
-                                  n_correct=n_items, wall_ms=1234.5))
+                                  n_correct=n_items - len(set(wrong) & set(range(n_items))),
+                                  wall_ms=1234.5))
     return events
