@@ -39,6 +39,11 @@ DEFAULT_REFINER = (
     "\n\nProblem:\n{question}\n\nPrevious solution:\n{solution}\n\nFeedback:\n{feedback}"
 )
 DEFAULT_USER = "{fewshot}{question}\n\n{reasoning} {answer_format}"
+DEFAULT_WAIT = "Wait"
+"""think-longer's continuation cue (s1): appended to a chain that stopped too early."""
+LATER_FIELDS = {"wait": DEFAULT_WAIT}
+"""Templates added after prompt hashes were first stored, with their defaults: left at
+the default they stay out of :meth:`Prompts.hash`, so stored runs keep matching."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Prompts:
     verifier: str = DEFAULT_VERIFIER
     scorer: str = DEFAULT_SCORER
     refiner: str = DEFAULT_REFINER
+    wait: str = DEFAULT_WAIT
     answer_format: str | None = None  # None: the task's own answer instruction
     fewshot: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -74,7 +80,9 @@ class Prompts:
 
     def hash(self) -> str:
         """A short stable hash of the template set (what makes two variants comparable)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        d = {k: v for k, v in self.to_dict().items()
+             if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+        blob = json.dumps(d, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
     def render_fewshot(self) -> str:

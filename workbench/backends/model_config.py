@@ -41,8 +41,12 @@ class ModelConfig:
     router: pool.RouterSpec | None = None  # a pool of deployments (litellm_model: the first)
     transport: str = "auto"  # "auto": our lean HTTP client where it can serve; "litellm"
     batch: bool = False  # sweeps send this model's requests through the provider's batch API
+    continue_final: str | None = None  # "prefill" | "vllm" | "none"; None: guess by route
 
     def __post_init__(self) -> None:
+        if self.continue_final not in (None, "prefill", "vllm", "none"):
+            raise ValueError(f"ModelConfig.continue_final must be 'prefill', 'vllm' or "
+                             f"'none', not {self.continue_final!r}")
         if self.transport not in ("auto", "http", "litellm"):
             raise ValueError(f"ModelConfig.transport must be 'auto', 'http' or 'litellm', "
                              f"not {self.transport!r}")

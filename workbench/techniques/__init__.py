@@ -10,6 +10,7 @@ from workbench.techniques import composed as _composed  # noqa: F401  (registers
 from workbench.techniques.base import Outcome, Technique
 from workbench.techniques.best_of_n import BestOfN, best_of_n
 from workbench.techniques.cot import CoT, Direct, check_budget, cot, direct
+from workbench.techniques.deepconf import DeepConf
 from workbench.techniques.params import PARAMS, Param
 from workbench.techniques.refine import Refine, refine
 from workbench.techniques.registry import REGISTRY, TechniqueInfo, build, find, get, names
@@ -19,10 +20,11 @@ from workbench.techniques.self_consistency import (
     adaptive_sc,
     self_consistency,
 )
+from workbench.techniques.think_longer import ThinkLonger, think_longer
 
 __all__ = [
-    "PARAMS", "REGISTRY", "AdaptiveSC", "BestOfN", "CoT", "Direct", "Outcome", "Param",
-    "Refine", "SelfConsistency", "Technique", "TechniqueInfo", "adaptive_sc", "best_of_n",
-    "build", "check_budget", "cot", "direct", "find", "get", "names", "refine",
-    "self_consistency",
+    "PARAMS", "REGISTRY", "AdaptiveSC", "BestOfN", "CoT", "DeepConf", "Direct", "Outcome",
+    "Param", "Refine", "SelfConsistency", "Technique", "TechniqueInfo", "ThinkLonger",
+    "adaptive_sc", "best_of_n", "build", "check_budget", "cot", "direct", "find", "get",
+    "names", "refine", "self_consistency", "think_longer",
 ]
