@@ -158,15 +158,19 @@ class DeepConf(Technique):
 def running_stop(threshold: float, window: int) -> StopRule:
     """DeepConf's online rule: once ``window`` tokens exist, stop when the mean token
     confidence of the last ``window`` falls below ``threshold``. Incremental: each call
-    scores only the tokens that are new since the last one (O(1) per token)."""
+    scores only the tokens that are new since the last one (O(1) per token) and judges
+    each window they end; the path stops at the end of the delivery (one network read)
+    that held the first window below."""
     conf: list[float] = []
     total = [0.0]
 
     def should_stop(tokens: Sequence[TokenLogprob]) -> bool:
-        for t in tokens[len(conf):]:
+        for t in tokens[len(conf):]:  # every window ending in a new token is judged
             conf.append(token_confidence(t))
             total[0] += conf[-1] - (conf[-1 - window] if len(conf) > window else 0.0)
-        return len(conf) >= window and total[0] / window < threshold
+            if len(conf) >= window and total[0] / window < threshold:
+                return True
+        return False
 
     return should_stop
 
