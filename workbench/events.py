@@ -57,6 +57,7 @@ class PathStarted(Event):
     sample_id: str
     path_id: str
     role: str  # "path" | "forced_answer" | "critique" | "refine" | "verify" | "direct"
+    #          | "extension" (a think-longer continuation)
     parent_id: str | None = None
     model: str = ""
     round: int = 0
@@ -110,7 +111,7 @@ class Voted(Event):
 
     kind: ClassVar[str] = "voted"
     sample_id: str
-    method: str  # "majority" | "weighted" | "verifier" | "adaptive"
+    method: str  # "majority" | "weighted" | "verifier" | "adaptive" | "deepconf[-online]"
     counts: dict[str, float] = field(default_factory=dict)
     winner: str | None = None
     tie: bool = False

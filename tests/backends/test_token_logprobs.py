@@ -118,3 +118,17 @@ async def test_the_path_cache_never_answers_a_top_logprobs_request() -> None:
 
 def test_fake_tokenizer_matches_the_counts_above() -> None:
     assert len(tokens_of("one two three four")) == 4
+
+
+def test_continue_final_is_a_validated_model_setting() -> None:
+    from pydantic import ValidationError
+
+    from workbench.config_schema import ModelEntry
+    from workbench.models import configured
+
+    entry = {"model": "openai/x", "api_base": "http://127.0.0.1:9/v1", "continue_final": "vllm"}
+    cfg = configured("m", {"models": {"m": entry}})
+    assert cfg is not None and cfg.continue_final == "vllm"
+    assert ModelEntry(**entry).continue_final == "vllm"
+    with pytest.raises(ValidationError):
+        ModelEntry(model="openai/x", continue_final="sometimes")

@@ -209,3 +209,29 @@ async def test_should_stop_needs_one_path_per_request(toy_task):
     with pytest.raises(WorkbenchError, match="n=1"):
         await ctx.generate([{"role": "user", "content": "q"}], n=2,
                            should_stop=lambda toks: False)
+
+
+@pytest.mark.local_model
+async def test_deepconf_on_the_embedded_model(tmp_path: Path) -> None:
+    """2 items on llama.cpp, offline and online: top-5 logprobs come back while streaming
+    (every path's confidence is at least ln 5, which the chosen-token fallback, at most
+    1, can never reach), and the online run finishes with its vote recorded."""
+    from workbench.api import run_experiment_async
+
+    with Store.open(tmp_path / "local.duckdb") as store:
+        for technique in (DeepConf(budget=48, n=2, keep=0.5, window=8),
+                          DeepConf(budget=48, n=3, keep=0.9, window=8, online=True,
+                                   warmup=2)):
+            spec = RunSpec(task="arithmetic", technique=technique.name, n=technique.n,
+                           limit=2, budget=48)
+            result = await run_experiment_async(spec, store=store, technique=technique)
+            assert result.n_samples == 2 and result.n_errors == 0
+            paths = store.paths(result.run_id).filter(
+                store.paths(result.run_id)["role"] == "path").to_dicts()
+            assert len(paths) == 2 * technique.n
+            assert all(p["score"] is not None and p["score"] >= math.log(5) - 1e-9
+                       for p in paths)
+            for p in paths:
+                if p["finish_reason"] == "stopped":
+                    assert p["answer"] is None and p["tokens_out"] < 48
+            assert store.votes(result.run_id).height == 2

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from workbench.backends.base import GenRequest
 from workbench.backends.scripted import ScriptedBackend
 from workbench.events import Event, PathFinished, PathStarted, SampleScored
@@ -123,3 +125,26 @@ async def test_stored_rows_show_the_extension_chain(toy_task, tmp_path: Path):
     assert started[rows[2]["path_id"]].prompt.endswith("[assistant] two plus two The answer "
                                                        "is 4\n\nWait, checking again The "
                                                        "answer is 4\n\nWait")
+
+
+@pytest.mark.local_model
+async def test_think_longer_on_the_embedded_model(tmp_path: Path) -> None:
+    """2 items on llama.cpp: every chain that stopped early was continued as the same
+    message (prefill): the continuation is new text, not the chain again."""
+    from workbench.api import run_experiment_async
+
+    spec = RunSpec(task="arithmetic", technique="think-longer", limit=2, budget=96,
+                   temperature=0.0)
+    with Store.open(tmp_path / "local.duckdb") as store:
+        result = await run_experiment_async(
+            spec, store=store, technique=ThinkLonger(budget=96, min_tokens=80,
+                                                     extensions=1))
+        rows = store.paths(result.run_id).sort("started_at").to_dicts()
+    assert result.n_samples == 2 and result.n_errors == 0
+    ext = [r for r in rows if r["role"] == "extension"]
+    assert ext, "a 0.5B model often stops before 80 tokens: some chain must be extended"
+    by_id = {r["path_id"]: r for r in rows}
+    for r in ext:
+        parent = by_id[r["parent_id"]]
+        assert parent["role"] in ("path", "extension") and r["round"] == parent["round"] + 1
+        assert r["text"].strip() and not r["text"].startswith(parent["text"][:40])
