@@ -47,6 +47,7 @@ class ModelEntry(_Table):
     concurrency: int | None = Field(default=None, gt=0)
     params: float | None = Field(default=None, gt=0)
     transport: Literal["auto", "http", "litellm"] = "auto"
+    continue_final: Literal["prefill", "vllm", "none"] | None = None  # think-longer's prefill
     router: bool = False
     deployments: list[DeploymentEntry] | None = None
     allowed_fails: int | None = None

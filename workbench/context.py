@@ -22,6 +22,7 @@ from workbench.backends.base import (
     GenResult,
     ScoreRequest,
     ScoreResult,
+    TokenLogprob,
 )
 from workbench.backends.cache import request_key
 from workbench.errors import WorkbenchError
@@ -32,6 +33,15 @@ from workbench.prompts import CODE_REASONING, DEFAULT_REASONING, Prompts
 from workbench.tasks.base import Problem, Task
 
 Emit = Callable[[Event], None]
+StopRule = Callable[[Sequence[TokenLogprob]], bool]
+"""Given a path's tokens so far (with their logprobs), True to stop it now (deepconf)."""
+TokenScorer = Callable[[Sequence[TokenLogprob]], float | None]
+"""A finished path's tokens -> its score (deepconf's confidence)."""
+UNFINISHED = ("length", "error", "stopped")
+"""Finish reasons of a chain that did not end by itself: its text holds no trusted answer."""
+
+__all__ = ["UNFINISHED", "Ctx", "Emit", "Meter", "Path", "RunSettings", "StopRule",
+           "TokenLogprob", "TokenScorer"]
 
 
 @dataclass
@@ -55,6 +65,8 @@ class Path:
     answer_rule: str | None = None  # the extraction rule that found ``answer``
     step: int | None = None  # search: this step's index in its chain
     step_scores: tuple[float, ...] = ()  # a reward model's score of every step (ctx.score)
+    token_logprobs: tuple[TokenLogprob, ...] = ()
+    """Per token, when logprobs were asked for (``top_logprobs``) and the provider sent them."""
 
     @property
     def ok(self) -> bool:
@@ -135,7 +147,9 @@ class Ctx:
                        stop: tuple[str, ...] | None = None,
                        score_parser: Callable[[str], float | None] | None = None,
                        answer_if_cut: bool = False, step: int | None = None,
-                       hold: bool = False) -> list[Path]:
+                       hold: bool = False, top_logprobs: int | None = None,
+                       continue_final: bool = False, should_stop: StopRule | None = None,
+                       score_tokens: TokenScorer | None = None) -> list[Path]:
         """Generate ``n`` paths for ``messages``; indices are ``index .. index+n-1``.
 
         ``grade=False`` for verifier calls (their text holds no task answer);
@@ -145,45 +159,53 @@ class Ctx:
         ``step`` marks a search step; ``hold`` keeps each path's ``PathFinished`` until
         :meth:`release` gives it its score and pruning verdict (a step is finished when
         it is judged), so the stored row carries both.
+        ``top_logprobs`` turns logprobs on for this request with that many alternatives per
+        token (``Path.token_logprobs``); ``continue_final`` asks the model to continue the
+        trailing assistant message (an engine that cannot raises WorkbenchError);
+        ``should_stop`` (with ``n == 1``) sees the tokens as they stream and may end the
+        path early: the request is cancelled and the path finishes as "stopped" with the
+        text and tokens it had (no answer). ``score_tokens`` scores a path from its
+        token logprobs (deepconf's confidence), stored as its score like a verifier's.
         """
+        if should_stop is not None and n != 1:
+            raise WorkbenchError("should_stop stops one path: call generate with n=1.")
         model = model or self.settings.model
         temp = self.settings.temperature if temperature is None else temperature
         req = GenRequest(model=model, messages=tuple(messages), max_tokens=max_tokens,
                          temperature=temp, n=n, seed=self.seed_for(index, round),
-                         stop=stop, logprobs=self.settings.logprobs, sample_index=index,
-                         run_seed=self.settings.seed,
+                         stop=stop, sample_index=index, run_seed=self.settings.seed,
+                         logprobs=self.settings.logprobs or top_logprobs is not None
+                         or should_stop is not None, top_logprobs=top_logprobs,
+                         continue_final=continue_final,
                          thinking_budget=self.settings.thinking_budget)
         ids = self._start_paths(req, role=role, parent_id=parent_id, round=round, step=step)
-        partial: list[list[str]] = [[] for _ in range(n)]
-
-        def on_delta(choice: int, text: str) -> None:
-            if 0 <= choice < n and text:
-                partial[choice].append(text)
-                self.emit(TokenDelta(run_id=self.settings.run_id, sample_id=self.sample_id,
-                                     path_id=ids[choice], text=text))
-
+        stream = _Stream(n, lambda i, text: self.emit(TokenDelta(
+            run_id=self.settings.run_id, sample_id=self.sample_id, path_id=ids[i],
+            text=text)), should_stop)
         t0 = time.perf_counter()
         REQUEST_ORIGIN.set((self.settings.run_id, self.sample_id))  # for batch records
         try:
-            results = await self.backend.generate(req, on_delta)
+            results = await stream.run(self.backend, req, t0)
         except asyncio.CancelledError:
             for i, pid in enumerate(ids):
-                self._finish_cancelled(pid, "".join(partial[i]), t0)
+                self._finish_cancelled(pid, stream.text(i), t0)
             raise
         except WorkbenchError as exc:  # a bad key, unknown model...: the path keeps why
             for i, pid in enumerate(ids):
-                self._finish_cancelled(pid, "".join(partial[i]), t0, error=str(exc))
+                self._finish_cancelled(pid, stream.text(i), t0, error=str(exc))
             raise
         by_index = {r.index: r for r in results}
         paths = []
         for i, pid in enumerate(ids):
             r = by_index.get(i) or GenResult(index=i, text="", finish_reason="error",
                                             error="provider returned fewer choices than n")
-            finished = r.error is None and r.finish_reason not in ("length", "error")
+            finished = r.error is None and r.finish_reason not in UNFINISHED
             found, correct = await self._grade(r.text, grade and (finished or answer_if_cut),
                                                grade)
-            paths.append(self._finish(pid, index + i, role, model, r, found, correct,
-                                      score_parser, hold))
+            score = (score_parser(r.text) if score_parser is not None
+                     else score_tokens(r.token_logprobs) if score_tokens is not None else None)
+            paths.append(self._finish(pid, index + i, role, model, r, found, correct, score,
+                                      hold))
             paths[-1].step = step
         return paths
 
@@ -224,15 +246,13 @@ class Ctx:
         return found, self.task.grade(self.problem, found.answer)
 
     def _finish(self, pid: str, index: int, role: str, model: str, r: GenResult,
-                found: Extraction | None, correct: bool | None,
-                score_parser: Callable[[str], float | None] | None,
+                found: Extraction | None, correct: bool | None, score: float | None,
                 hold: bool = False) -> Path:
         answer = found.answer if found is not None else None
         key = self._keys.key(answer) if self._keys is not None else None
         flops = 2.0 * self.settings.params_count.get(model, 0.0) * (r.tokens_in + r.tokens_out)
         self.meter.add(r, flops)
         truncated = r.finish_reason == "length"
-        score = score_parser(r.text) if score_parser else None
         event = PathFinished(
             run_id=self.settings.run_id, sample_id=self.sample_id, path_id=pid, text=r.text,
             answer=answer, finish_reason=r.finish_reason, truncated=truncated,
@@ -252,7 +272,8 @@ class Ctx:
                     tokens_in=r.tokens_in, tokens_out=r.tokens_out,
                     tokens_reasoning=r.tokens_reasoning, error=r.error,
                     logprob_mean=r.logprob_mean, score=score,
-                    answer_rule=found.rule if found is not None else None)
+                    answer_rule=found.rule if found is not None else None,
+                    token_logprobs=r.token_logprobs)
 
     def release(self, path_id: str, *, score: float | None = None, scorer: str | None = None,
                 kept: bool | None = None) -> None:
@@ -334,3 +355,63 @@ def _score_prompt(req: ScoreRequest) -> str:
     """What a score row stores as its prompt: the question and the numbered steps."""
     steps = "\n\n".join(f"[step {i}] {s}" for i, s in enumerate(req.steps))
     return f"[score] {req.question}\n\n{steps}"
+
+
+class _Stream:
+    """One request's text per choice as it streams and, with a :data:`StopRule`, its
+    tokens' logprobs and the early stop: the rule is asked after each delivery of tokens;
+    on True the request is cancelled and the path ends with what it had at that point."""
+
+    def __init__(self, n: int, on_text: Callable[[int, str], None],
+                 should_stop: StopRule | None) -> None:
+        self.n, self.on_text, self.should_stop = n, on_text, should_stop
+        self.parts: list[list[str]] = [[] for _ in range(n)]
+        self.tokens: list[TokenLogprob] = []
+        self.stopped = False
+        self._task: asyncio.Future[list[GenResult]] | None = None
+
+    def text(self, choice: int) -> str:
+        return "".join(self.parts[choice])
+
+    def on_delta(self, choice: int, text: str) -> None:
+        if 0 <= choice < self.n and text and not self.stopped:
+            self.parts[choice].append(text)
+            self.on_text(choice, text)
+
+    def on_logprobs(self, choice: int, tokens: Sequence[TokenLogprob]) -> None:
+        if choice != 0 or self.stopped or self.should_stop is None:
+            return
+        self.tokens.extend(tokens)
+        if self.should_stop(self.tokens):
+            self.stopped = True
+            if self._task is not None:
+                self._task.cancel()
+
+    async def run(self, backend: Backend, req: GenRequest, t0: float) -> list[GenResult]:
+        if self.should_stop is None:
+            return await backend.generate(req, self.on_delta)
+        self._task = task = asyncio.ensure_future(
+            backend.generate(req, self.on_delta, on_logprobs=self.on_logprobs))
+        try:
+            results = await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if not self.stopped or (me is not None and me.cancelling()):
+                raise  # the caller was cancelled, not the path stopped
+            results = []
+        return [self._stopped(req, results, t0)] if self.stopped else results
+
+    def _stopped(self, req: GenRequest, results: list[GenResult], t0: float) -> GenResult:
+        """The stopped path as far as it got. Its prompt tokens are the backend's count if
+        the call ended anyway, else estimated (~4 characters a token) and flagged."""
+        done = results[0] if results else None
+        extra: dict[str, object] = {"stopped_at_token": len(self.tokens)}
+        if done is None:
+            extra.update(tokens_estimated=True, cost_unknown=True)
+        prompt = (done.tokens_in if done is not None
+                  else sum(len(str(m.get("content", ""))) for m in req.messages) // 4)
+        mean = (sum(t.logprob for t in self.tokens) / len(self.tokens)) if self.tokens else None
+        return GenResult(index=0, text=self.text(0), finish_reason="stopped",
+                         tokens_in=prompt, tokens_out=len(self.tokens), logprob_mean=mean,
+                         latency_ms=(time.perf_counter() - t0) * 1000,
+                         token_logprobs=tuple(self.tokens), extra=extra)

@@ -91,7 +91,8 @@ class PathStarted(Event):
     sample_id: str
     path_id: str
     role: str  # "path" | "forced_answer" | "critique" | "refine" | "verify" | "direct" |
-    #            "step" (one reasoning step of a search) | "score" (a step scorer's call)
+    #            "step" (one reasoning step of a search) | "score" (a step scorer's call) |
+    #            "extension" (a think-longer continuation)
     parent_id: str | None = None
     model: str = ""
     round: int = 0
@@ -150,7 +151,7 @@ class Voted(Event):
 
     kind: ClassVar[str] = "voted"
     sample_id: str
-    method: str  # "majority" | "weighted" | "verifier" | "adaptive"
+    method: str  # "majority" | "weighted" | "verifier" | "adaptive" | "deepconf[-online]"
     counts: dict[str, float] = field(default_factory=dict)
     winner: str | None = None
     tie: bool = False

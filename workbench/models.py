@@ -32,7 +32,8 @@ def local_config() -> ModelConfig:
     return ModelConfig(litellm_model=f"openai/{ep.model_name}", api_base=ep.api_base,
                        api_key="local", native_n=True, max_native_n=ep.n_parallel,
                        concurrency=ep.n_parallel,
-                       params_count=float(ep.params_count), retry=LOCAL_RETRY)
+                       params_count=float(ep.params_count), retry=LOCAL_RETRY,
+                       continue_final="prefill")  # llama.cpp continues a trailing assistant
 
 
 def _models(cfg: Config | Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -64,7 +65,8 @@ def configured(name: str, cfg: Config | Mapping[str, Any] | None = None
                            params_count=entry.get("params"),
                            transport=str(entry.get("transport", "auto")),
                            batch=bool(entry.get("batch", False)), price=price,
-                           reward_api=entry.get("reward_api"), step_tag=entry.get("step_tag"))
+                           reward_api=entry.get("reward_api"), step_tag=entry.get("step_tag"),
+                           continue_final=entry.get("continue_final"))
     except ValueError as exc:
         raise WorkbenchError(f"workbench.toml [models.{name}]: {exc}") from None
 

@@ -46,6 +46,8 @@ DEFAULT_STEP_JUDGE = (
     "'SCORE: N' where N is an integer from 0 (surely wrong) to 10 (surely correct)."
     "\n\nProblem:\n{question}\n\nSteps so far:\n{steps}"
 )
+DEFAULT_WAIT = "Wait"
+"""think-longer's continuation cue (s1): appended to a chain that stopped too early."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Prompts:
     verifier: str = DEFAULT_VERIFIER
     scorer: str = DEFAULT_SCORER
     refiner: str = DEFAULT_REFINER
+    wait: str = DEFAULT_WAIT
     answer_format: str | None = None  # None: the task's own answer instruction
     fewshot: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     step_judge: str = DEFAULT_STEP_JUDGE  # search: a judge rating a partial solution

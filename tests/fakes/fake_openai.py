@@ -305,7 +305,7 @@ class FakeOpenAI:
                 msg["reasoning_content"] = self.reasoning
             c: dict[str, Any] = {"index": i, "message": msg, "finish_reason": finish[i]}
             if body.get("logprobs"):
-                c["logprobs"] = {"content": [_lp(t, k) for k, t in enumerate(toks)]}
+                c["logprobs"] = {"content": [_lp(t, k, _top(body)) for k, t in enumerate(toks)]}
             choices.append(c)
         return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"), "choices": choices, "usage": usage}
@@ -345,7 +345,7 @@ class FakeOpenAI:
         """The whole event stream of a fault-free answer, cached: load benchmarks send the
         same request thousands of times and measure the client, not this server."""
         key = json.dumps([pieces, finish, usage, body.get("model"), bool(body.get("logprobs")),
-                          body.get("stream_options")])
+                          body.get("stream_options"), _top(body)])
         found = self._bursts.get(key)
         if found is None:
             found = b"".join(self._events(body, self._chunks(body, pieces, finish), usage))
@@ -381,7 +381,7 @@ class FakeOpenAI:
                     c: dict[str, Any] = {"index": i, "delta": {"content": toks[k]},
                                          "finish_reason": None}
                     if body.get("logprobs"):
-                        c["logprobs"] = {"content": [_lp(toks[k], k)]}
+                        c["logprobs"] = {"content": [_lp(toks[k], k, _top(body))]}
                     out.append(_chunk(body, [c]))
         out += [_chunk(body, [{"index": i, "delta": {}, "finish_reason": finish[i]}])
                 for i in range(len(pieces))]
@@ -393,9 +393,19 @@ def _chunk(body: dict[str, Any], choices: list[dict[str, Any]]) -> dict[str, Any
             "created": int(time.time()), "model": body.get("model", "fake"), "choices": choices}
 
 
-def _lp(token: str, k: int) -> dict[str, Any]:
+def _top(body: dict[str, Any]) -> int:
+    """How many alternatives were asked for; the fake sends them only for more than one."""
+    k = int(body.get("top_logprobs") or 0)
+    return k if k > 1 else 0
+
+
+def _lp(token: str, k: int, top: int = 0) -> dict[str, Any]:
+    """Token ``k``'s logprob; with ``top``, the alternatives as llama.cpp sends them: the
+    chosen token first, then ``alt1..`` at 1, 2, ... nats below it."""
     raw = list(token.encode()) if len(token) <= 64 else None  # keep huge chunks small
-    return {"token": token, "logprob": _logprob(k), "bytes": raw, "top_logprobs": []}
+    alts = [{"token": token if j == 0 else f"alt{j}", "logprob": _logprob(k) - j}
+            for j in range(top)]
+    return {"token": token, "logprob": _logprob(k), "bytes": raw, "top_logprobs": alts}
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str]) -> web.Response:

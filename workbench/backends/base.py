@@ -7,7 +7,7 @@ Every backend (the litellm adapter, the scripted test backend, replay) implement
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +18,20 @@ from workbench.errors import WorkbenchError  # noqa: F401  re-export: colleagues
 
 DeltaCallback = Callable[[int, str], None]
 """Called with (choice index, new text) as text streams in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token's log-probability and those of the top alternatives the provider
+    returned at that position (``top`` is empty when only the chosen token's was sent)."""
+
+    logprob: float
+    top: tuple[float, ...] = ()
+
+
+LogprobCallback = Callable[[int, Sequence[TokenLogprob]], None]
+"""Called with (choice index, the new tokens' logprobs) right after the text they belong
+to went to the :data:`DeltaCallback`; only for requests with ``logprobs`` set."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,11 @@ class GenRequest:
     """Index of choice 0 among the item's samples (choice i is sample ``sample_index + i``);
     with ``run_seed`` it keys the path cache, so repeated samples are never collapsed."""
     run_seed: int | None = None
+    top_logprobs: int | None = None
+    """Alternatives per token wanted with ``logprobs`` (None: the backend's minimum, 1)."""
+    continue_final: bool = False
+    """The last message is an assistant message to continue (prefill), not a finished turn;
+    a backend whose engine cannot continue one raises :class:`WorkbenchError`."""
 
 
 @dataclass
@@ -56,6 +75,9 @@ class GenResult:
     latency_ms: float = 0.0
     error: str | None = None
     reasoning_text: str = ""
+    token_logprobs: tuple[TokenLogprob, ...] = ()
+    """Per generated token, when the request asked for ``logprobs`` and the provider sent
+    them (empty otherwise: cached, batched without logprobs, or a provider without them)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,8 +89,11 @@ class Backend(Protocol):
     """A source of completions. Must never raise for provider faults: it returns results
     with ``error`` set (and any partial text) so the trace is kept."""
 
-    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
-                       ) -> list[GenResult]:
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None, *,
+                       on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
+        """``on_logprobs`` (optional; callers pass it only with ``req.logprobs``) sees the
+        tokens' logprobs as they stream, so a caller can stop a path mid-stream by
+        cancelling the call (``Ctx.generate``'s ``should_stop``)."""
         ...
 
 

@@ -33,7 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from workbench.backends.base import REQUEST_ORIGIN, DeltaCallback, GenRequest, GenResult
+from workbench.backends.base import (
+    REQUEST_ORIGIN,
+    DeltaCallback,
+    GenRequest,
+    GenResult,
+    LogprobCallback,
+)
 from workbench.backends.batch_client import BATCH_PROVIDERS, TERMINAL, BatchClient, BatchState
 from workbench.backends.cache import request_key
 from workbench.backends.pricing import Price, batch_price_of, cost_usd
@@ -102,10 +108,10 @@ class BatchBackend:
         self._retried: set[str] = set()
 
     # ---- the Backend protocol ----------------------------------------------------------
-    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
-                       ) -> list[GenResult]:
-        if not self.batched(req.model):
-            return list(await self.inner.generate(req, on_delta))
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None, *,
+                       on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
+        if not self.batched(req.model):  # a batch streams nothing: no logprobs mid-stream
+            return list(await self.inner.generate(req, on_delta, on_logprobs=on_logprobs))
         self.check_model(req.model)
         futures = [self._future_for(req, i) for i in range(req.n)]
         done = await asyncio.gather(*(asyncio.shield(f) for f in futures))
@@ -200,7 +206,7 @@ class BatchBackend:
         if req.top_p is not None:
             body["top_p"] = req.top_p
         if req.logprobs:
-            body.update(logprobs=True, top_logprobs=1)
+            body.update(logprobs=True, top_logprobs=req.top_logprobs or 1)
         body.update(cfg.params)
         return {"custom_id": line.key, "method": "POST", "url": "/v1/chat/completions",
                 "body": body}

@@ -2,9 +2,13 @@
 
 A path is keyed by everything that determines its distribution *and its sample index*:
 model, messages, max tokens, temperature, top-p, stop, logprobs, thinking budget, the
-run seed and the index of the sample within the item. Two requests for sample 3 of the
+run seed and the index of the sample within the item (and, only when set, the number of
+top logprobs and whether an assistant message is continued, so older keys are unchanged). Two requests for sample 3 of the
 same prompt share a key; samples 3 and 4 never do, so repeated samples are never
 collapsed into one. A sweep that asks for SC@16 after SC@8 generates only samples 8..15.
+
+Requests for top logprobs (deepconf) are never answered from the store: it keeps each
+path's mean logprob, not its per-token ones, so a replayed path could not be scored.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workbench.backends.base import Backend, DeltaCallback, GenRequest, GenResult
+from workbench.backends.base import (
+    Backend,
+    DeltaCallback,
+    GenRequest,
+    GenResult,
+    LogprobCallback,
+)
 
 Lookup = Callable[[Sequence[str]], dict[str, GenResult]]
 Fetch = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
@@ -38,12 +48,16 @@ def lookup_from(fetch: Fetch) -> Lookup:
 
 def request_key(req: GenRequest, choice: int) -> str:
     """The cache key of choice ``choice`` of ``req``."""
-    blob = json.dumps({
+    fields: dict[str, Any] = {
         "model": req.model, "messages": list(req.messages), "max_tokens": req.max_tokens,
         "temperature": req.temperature, "top_p": req.top_p, "stop": req.stop,
         "logprobs": req.logprobs, "thinking": req.thinking_budget, "seed": req.run_seed,
-        "sample": req.sample_index + choice,
-    }, sort_keys=True, ensure_ascii=False)
+        "sample": req.sample_index + choice}
+    if req.top_logprobs is not None:
+        fields["top_logprobs"] = req.top_logprobs
+    if req.continue_final:
+        fields["continue_final"] = True
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -62,8 +76,10 @@ class CachingBackend:
         self.cached_keys: set[str] = set()
         self.item_concurrency = getattr(inner, "item_concurrency", None)
 
-    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
-                       ) -> list[GenResult]:
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None, *,
+                       on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
+        if req.top_logprobs is not None or on_logprobs is not None:
+            return await self.inner.generate(req, on_delta, on_logprobs=on_logprobs)
         keys = [request_key(req, i) for i in range(req.n)]
         found = self.lookup(keys) if req.temperature is not None else {}
         missing = [i for i, k in enumerate(keys) if k not in found]

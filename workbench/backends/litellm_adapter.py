@@ -46,7 +46,8 @@ from typing import Any
 
 from workbench.backends import router as pool
 from workbench.backends.affinity import AffinityPool, affinity_pool
-from workbench.backends.base import DeltaCallback, GenRequest, GenResult
+from workbench.backends.base import DeltaCallback, GenRequest, GenResult, LogprobCallback
+from workbench.backends.continuation import continuation_params
 from workbench.backends.fatal import FatalModelError, is_fatal
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import HTTPTransport, SSEStream
@@ -203,21 +204,24 @@ class LiteLLMBackend:
         return per_loop[model]
 
     # ---- generation --------------------------------------------------------------------
-    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
-                       ) -> list[GenResult]:
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None, *,
+                       on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
         """All ``req.n`` choices, in index order. Raises only :class:`WorkbenchError`."""
         self._check_once(req.model)
         cfg = self.config_for(req.model)
+        if req.continue_final:  # refused up front where the engine cannot continue
+            continuation_params(req.model, cfg, self.provider_of(cfg))
         if req.n > 1 and self.native_n(cfg):
             step = min(req.n, cfg.max_native_n or req.n)  # llama.cpp: n <= its slots
             try:
                 chunks = await asyncio.gather(*(
-                    self._call(req, cfg, min(step, req.n - start), start, on_delta)
+                    self._call(req, cfg, min(step, req.n - start), start, on_delta,
+                               on_logprobs)
                     for start in range(0, req.n, step)))
                 return [r for chunk in chunks for r in chunk]
             except _NoNativeN:
                 self._no_native.add(cfg.litellm_model)
-        parts = await asyncio.gather(*(self._call(req, cfg, 1, i, on_delta)
+        parts = await asyncio.gather(*(self._call(req, cfg, 1, i, on_delta, on_logprobs)
                                        for i in range(req.n)))
         return [r for part in parts for r in part]
 
@@ -240,7 +244,9 @@ class LiteLLMBackend:
             kw["top_p"] = req.top_p
         if req.logprobs:
             kw["logprobs"] = True
-            kw["top_logprobs"] = 1  # llama.cpp sends 20 alternatives per token otherwise
+            kw["top_logprobs"] = req.top_logprobs or 1  # llama.cpp sends 20 otherwise
+        if req.continue_final:
+            kw.update(continuation_params(req.model, cfg, self.provider_of(cfg)))
         if cfg.router is not None:
             kw["model"] = cfg.router.name  # the pool; each deployment has its base and key
         elif cfg.api_base:
@@ -271,7 +277,8 @@ class LiteLLMBackend:
         return found
 
     async def _call(self, req: GenRequest, cfg: ModelConfig, n: int, offset: int,
-                    on_delta: DeltaCallback | None) -> list[GenResult]:
+                    on_delta: DeltaCallback | None,
+                    on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
         """One request for ``n`` choices (indices ``offset..``), with our retry policy."""
         policy = cfg.retry or self.retry
         extra: dict[str, Any] = {"native_n": n > 1}
@@ -285,7 +292,7 @@ class LiteLLMBackend:
         affine = self._affinity(cfg)
         while True:
             attempt += 1
-            state = StreamState(n, offset)
+            state = StreamState(n, offset, on_logprobs)
             async with self._semaphore(req.model, cfg):
                 if affine is None:
                     if not kwargs:  # built once a slot is free: queued paths cost ~nothing

@@ -43,8 +43,12 @@ class ModelConfig:
     batch: bool = False  # sweeps send this model's requests through the provider's batch API
     reward_api: str | None = None  # a reward model: "pooling" | "classify" | "score" (vLLM)
     step_tag: str | None = None  # pooling: token ending each step (Qwen PRM: "<extra_0>")
+    continue_final: str | None = None  # "prefill" | "vllm" | "none"; None: guess by route
 
     def __post_init__(self) -> None:
+        if self.continue_final not in (None, "prefill", "vllm", "none"):
+            raise ValueError(f"ModelConfig.continue_final must be 'prefill', 'vllm' or "
+                             f"'none', not {self.continue_final!r}")
         if self.transport not in ("auto", "http", "litellm"):
             raise ValueError(f"ModelConfig.transport must be 'auto', 'http' or 'litellm', "
                              f"not {self.transport!r}")

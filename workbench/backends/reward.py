@@ -37,7 +37,14 @@ from typing import Any
 
 import aiohttp
 
-from workbench.backends.base import DeltaCallback, GenRequest, GenResult, ScoreRequest, ScoreResult
+from workbench.backends.base import (
+    DeltaCallback,
+    GenRequest,
+    GenResult,
+    LogprobCallback,
+    ScoreRequest,
+    ScoreResult,
+)
 from workbench.backends.model_config import ModelConfig
 from workbench.backends.openai_http import _session
 
@@ -190,9 +197,12 @@ class WithReward:
         self.backend = backend
         self.reward = reward
 
-    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None
-                       ) -> list[GenResult]:
-        return await self.backend.generate(req, on_delta)  # type: ignore[no-any-return]
+    async def generate(self, req: GenRequest, on_delta: DeltaCallback | None = None, *,
+                       on_logprobs: LogprobCallback | None = None) -> list[GenResult]:
+        if on_logprobs is None:  # backends without a logprob stream keep working
+            return await self.backend.generate(req, on_delta)  # type: ignore[no-any-return]
+        return await self.backend.generate(  # type: ignore[no-any-return]
+            req, on_delta, on_logprobs=on_logprobs)
 
     async def score(self, req: ScoreRequest) -> ScoreResult:
         return await self.reward.score(req)

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from workbench.backends.base import DeltaCallback, GenRequest, GenResult
+from workbench.backends.base import (
+    DeltaCallback,
+    GenRequest,
+    GenResult,
+    LogprobCallback,
+    TokenLogprob,
+)
 from workbench.backends.pricing import Price, cost_usd, is_priced
 
 
@@ -36,7 +42,7 @@ class Choice:
     reasoning: list[str] = field(default_factory=list)
     deltas: int = 0
     reasoning_deltas: int = 0
-    logprobs: list[float] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
     finish: str | None = None
     ttft_s: float | None = None
 
@@ -44,8 +50,10 @@ class Choice:
 class StreamState:
     """What one attempt received, per choice (indices local to the request)."""
 
-    def __init__(self, n: int, offset: int) -> None:
+    def __init__(self, n: int, offset: int, on_logprobs: LogprobCallback | None = None
+                 ) -> None:
         self.n, self.offset = n, offset
+        self.on_logprobs = on_logprobs
         self.choices: dict[int, Choice] = {}
         self.usage: Any = None
         self.streamed = False  # any text (answer or reasoning) arrived: no more retries
@@ -67,11 +75,12 @@ class StreamState:
             self._choice(int(getattr(c, "index", 0) or 0),
                          getattr(delta, "reasoning_content", None),
                          getattr(delta, "content", None),
-                         [float(x.logprob) for x in lp] if lp else None,
+                         [_token(x.logprob, getattr(x, "top_logprobs", None) or (),
+                                 lambda t: t.logprob) for x in lp] if lp else None,
                          getattr(c, "finish_reason", None), t_s, on_delta)
 
     def _choice(self, idx: int, thought: str | None, content: str | None,
-                logprobs: list[float] | None, finish: str | None, t_s: float,
+                logprobs: list[TokenLogprob] | None, finish: str | None, t_s: float,
                 on_delta: DeltaCallback | None) -> None:
         """What one chunk says about one choice, whichever shape the chunk had."""
         if idx >= self.n:
@@ -92,6 +101,8 @@ class StreamState:
             self.streamed = True
         if logprobs:
             ch.logprobs.extend(logprobs)
+            if self.on_logprobs is not None:
+                self.on_logprobs(self.offset + idx, logprobs)
         if finish:
             ch.finish = str(finish)
 
@@ -105,14 +116,26 @@ class StreamState:
                 self.absorb(chunk, t_s, on_delta)
             return
         pending: dict[int, list[str]] = {}
+        tokens: dict[int, list[TokenLogprob]] = {}
+        deliver, self.on_logprobs = self.on_logprobs, (
+            None if self.on_logprobs is None
+            else lambda choice, lps: tokens.setdefault(choice, []).extend(lps))
 
         def collect(choice: int, text: str) -> None:
             pending.setdefault(choice, []).append(text)
 
-        for chunk in chunks:
-            self.absorb(chunk, t_s, collect)
+        try:
+            for chunk in chunks:
+                self.absorb(chunk, t_s, collect)
+        finally:
+            self.on_logprobs = deliver
         for choice, parts in pending.items():
             on_delta(choice, "".join(parts))
+            if deliver is not None and choice in tokens:
+                deliver(choice, tokens.pop(choice))
+        for choice, lps in tokens.items():  # logprobs of chunks that carried no text
+            if deliver is not None:
+                deliver(choice, lps)
 
     def absorb_dict(self, chunk: dict[str, Any], t_s: float,
                     on_delta: DeltaCallback | None) -> None:
@@ -127,8 +150,14 @@ class StreamState:
             self._choice(int(c.get("index") or 0),
                          delta.get("reasoning_content") or delta.get("reasoning"),
                          delta.get("content"),
-                         [float(x["logprob"]) for x in lp] if lp else None,
+                         [_token(x["logprob"], x.get("top_logprobs") or (),
+                                 lambda t: t["logprob"]) for x in lp] if lp else None,
                          c.get("finish_reason"), t_s, on_delta)
+
+
+def _token(logprob: Any, top: Any, value: Any) -> TokenLogprob:
+    """One token's logprob and its alternatives', from either chunk shape."""
+    return TokenLogprob(float(logprob), tuple(float(value(t)) for t in top))
 
 
 def _namespace(value: Any) -> Any:
@@ -214,9 +243,14 @@ def results(s: StreamState, req: GenRequest, model: str, price: Price | None,
             index=s.offset + i, text=text, finish_reason=finish, tokens_in=ins[i],
             tokens_out=outs[i], tokens_reasoning=reasons[i],
             cost_usd=cost_usd(model, ins[i], outs[i] + reasons[i], price),
-            logprob_mean=(sum(ch.logprobs) / len(ch.logprobs)) if ch and ch.logprobs else None,
+            logprob_mean=_mean(ch.logprobs) if ch and ch.logprobs else None,
+            token_logprobs=tuple(ch.logprobs) if ch else (),
             ttft_ms=None if ch is None or ch.ttft_s is None else ch.ttft_s * 1000.0,
             latency_ms=latency_ms, error=err,
             reasoning_text="".join(ch.reasoning) if ch else "",
             extra=dict(extra, finish_reason_inferred=s.n > 1)))
     return results
+
+
+def _mean(tokens: list[TokenLogprob]) -> float:
+    return sum(t.logprob for t in tokens) / len(tokens)

@@ -21,6 +21,9 @@ STOP_RULES = ("beta", "dirichlet", "sprt", "esc")
 SCORERS = ("judge", "prm", "logprob")  # step scorers (workbench.techniques.scorers)
 AGGREGATIONS = ("last", "min", "product", "mean")  # of step scores (techniques.aggregation)
 MAX_WIDTH = 64
+MEASURES = ("lowest", "bottom10", "tail", "mean")
+"""DeepConf's path confidences: lowest group, mean of the bottom 10% of groups, the tail
+(last ``window`` tokens), the whole path's mean token confidence."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,8 @@ class Param:
             return f"{label} must be in ({self.low:g}, {self.high:g}) (got {value!r})."
         if self.high is None:
             return f"{label} must be a positive {self.unit} (got {value!r}){self.hint}."
-        return (f"{label} must be an integer from {self.low:g} to {self.high:g} "
-                f"(got {value!r}).")
+        what = "an integer" if self.kind is int else "a number"
+        return f"{label} must be {what} from {self.low:g} to {self.high:g} (got {value!r})."
 
     def range_text(self) -> str:
         """The allowed values, for tables and help texts ("1..1000", "majority|logprob")."""
@@ -116,6 +119,19 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
           "(PRM) endpoint, or the policy's own logprobs", choices=SCORERS),
     Param("aggregate", str, "last", "how a chain's step scores combine into its rank",
           choices=AGGREGATIONS),
+    Param("min_tokens", int, 128, "think-longer: reasoning tokens before the model may stop "
+          "(an earlier stop gets the continuation cue)", low=1, unit="number of tokens"),
+    Param("extensions", int, 2, "think-longer: most continuation cues per chain",
+          low=0, high=MAX_ROUNDS),
+    Param("keep", float, 0.9, "deepconf: fraction of paths kept by confidence (0.9: "
+          "DeepConf-high, 0.1: DeepConf-low); online: sets the stop threshold",
+          low=0.05, high=1.0),
+    Param("group_tokens", int, 64, "deepconf: tokens per sliding confidence group (the "
+          "paper: 2048)", low=1, unit="number of tokens"),
+    Param("warmup", int, 4, "deepconf online: paths drawn in full to learn the threshold",
+          low=1, high=MAX_SAMPLES),
+    Param("measure", str, "lowest", "deepconf offline: which path confidence filters and "
+          "weights the vote", choices=MEASURES),
 )}
 """Every knob, in the order tables show them."""
 
