@@ -224,3 +224,26 @@ def test_statuses_differ_by_a_text_mark_not_only_by_colour(status: str) -> None:
 
     assert MARKS[status].split()[-1] == status  # the word itself is on the node
     assert f".wb-tree-{status}" in CSS
+
+
+async def test_the_explorer_shows_the_tree_for_a_search_run_and_its_replay(toy_task,
+                                                                           store) -> None:
+    from widgets.explorer import Explorer
+
+    ex = Explorer(task=toy_task, model="toy-model", backend=backend(), store=store)
+    ex.controls.auto_run.value = False
+    spec = RunSpec(task="toy", technique="beam", model="toy-model", items=(1,), width=2,
+                   expansions=2, max_steps=2, scorer="judge")
+    result = await ex.start(spec)
+    assert result is not None and result.status == "ok"
+    tree = ex.live.tree
+    assert tree.layout.display is None and len(tree.nodes) == 8  # 2 beams x 2 x 2 steps
+    assert {n["status"] for n in tree.nodes} <= {"kept", "pruned"}
+    assert sum(n["status"] == "kept" for n in tree.nodes) == 4
+    live_nodes = tree.nodes
+    await ex.start(RunSpec(task="toy", technique="cot", model="toy-model", items=(1,)))
+    assert tree.layout.display == "none" and tree.nodes == []
+    ex.replay(result.run_id)
+    assert tree.layout.display is None and tree.nodes == live_nodes
+    assert "wb-tree-node" in ex.snapshot()
+    ex.close()
