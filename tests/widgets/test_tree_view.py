@@ -247,3 +247,13 @@ async def test_the_explorer_shows_the_tree_for_a_search_run_and_its_replay(toy_t
     assert tree.layout.display is None and tree.nodes == live_nodes
     assert "wb-tree-node" in ex.snapshot()
     ex.close()
+
+
+def test_the_registry_says_which_techniques_are_drawn_as_trees() -> None:
+    from workbench.techniques.registry import REGISTRY, register, view_of
+
+    assert {n for n, i in REGISTRY.items() if i.view == "tree"} == {"beam", "dvts"}
+    assert view_of("beam") == "tree" and view_of("sc") == "paths"
+    assert view_of("no-such-technique") == "paths" and view_of(None) == "paths"
+    with pytest.raises(ValueError, match="view"):
+        register("tmp-tree-x", "x", params=(), rank=999, view="graph")
