@@ -18,6 +18,7 @@ from widgets.paths import PathsView
 from widgets.progress import ProgressView
 from widgets.sink import Delta, WidgetSink
 from widgets.state import RunState
+from widgets.tree import TreeView
 from widgets.votes import VoteChart
 from workbench.events import Event
 
@@ -35,6 +36,7 @@ class LiveView(W.VBox):
         self.picker.add_class("wb-sample-picker")
         self.progress = ProgressView(on_stop=on_stop)
         self.paths = PathsView(home=self.home)
+        self.tree = TreeView()  # shown only for techniques the registry draws as a tree
         self.votes = VoteChart(layout=W.Layout(width="440px", max_width="100%",
                                                flex="0 0 auto"))
         self.rounds = RefinementView()
@@ -43,7 +45,8 @@ class LiveView(W.VBox):
         self._syncing = False
         self.picker.observe(self.home.wrap(self._on_pick), names="value")
         top = [self.progress] if progress else []
-        super().__init__([*top, self.picker, self.paths, self.votes, self.rounds], **kwargs)
+        super().__init__([*top, self.picker, self.tree, self.paths, self.votes, self.rounds],
+                         **kwargs)
         self.add_class("wb-live")
 
     @property
@@ -58,6 +61,7 @@ class LiveView(W.VBox):
 
     def _render(self, state: RunState, stale: set[str], deltas: list[Delta]) -> None:
         self.paths.update(state, stale, deltas)
+        self.tree.update(state, stale, deltas)
         if "votes" in stale:
             self.votes.update(state.focused)
         if stale & {"rounds", "samples"}:  # the verifier's tally spans every item

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from widgets.progress import progress_text
 from widgets.state import RunState, SampleView
+from widgets.tree import is_search_run, static_tree
 from widgets.votes import chart_svg, vote_chart_data
 from workbench.htmltext import escape
 
@@ -70,9 +71,10 @@ def snapshot_html(state: RunState, where: str = "") -> str:
         focused = state.focused
         title = (f"item {focused.item_index}: {escape(_clip(focused.question, 200))}"
                  if focused is not None else "")
+        tree = static_tree(state, focused) if is_search_run(state) else ""
         body = (f"<p>{progress_text(state)}</p>{items_table(state)}"
                 f"<p><b>{title}</b></p>{chart_svg(vote_chart_data(focused))}"
-                f"{paths_html(focused)}")
+                f"{tree}{paths_html(focused)}")
     source = f" · traces in <code>{escape(where)}</code>" if where else ""
     return (f'{HIDE_WHEN_LIVE}<div class="wb-snapshot"><p><i>Inference Workbench Explorer: '
             f"static snapshot of the last result (the live widget is not loaded; run the "

@@ -55,6 +55,9 @@ class PathView:
     error: str | None = None
     score: float | None = None
     tokens_out: int = 0
+    step: int | None = None  # search: the step's depth in its chain
+    scorer: str | None = None  # who gave ``score``
+    kept: bool | None = None  # search: survived pruning (None: not judged)
 
     @property
     def status(self) -> str:
@@ -189,7 +192,7 @@ class RunState:
         s = self.sample(e.sample_id)
         s.paths[e.path_id] = PathView(path_id=e.path_id, sample_id=e.sample_id, role=e.role,
                                       index=e.index, round=e.round, parent_id=e.parent_id,
-                                      model=e.model)
+                                      model=e.model, step=e.step)
         self._path_sample[e.path_id] = e.sample_id
         return {"paths", "samples"} if e.sample_id == self.focus else {"samples"}
 
@@ -204,6 +207,7 @@ class RunState:
         p.text, p.done, p.answer, p.correct = e.text, True, e.answer, e.correct
         p.truncated, p.finish_reason, p.error = e.truncated, e.finish_reason, e.error
         p.score, p.tokens_out = e.score, e.tokens_out
+        p.scorer, p.kept = e.scorer, e.kept
         self.progress.tokens_out += e.tokens_out
         self.progress.cost_usd += e.cost_usd
         stale = {"progress"}

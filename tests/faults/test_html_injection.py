@@ -206,6 +206,65 @@ def v_markdown_table(c: Callable[[str], str]) -> str:
     return str(markdown2html(to_markdown(frame)))
 
 
+def _search_events(c: Callable[[str], str]) -> list[Any]:
+    """A stored step-level search whose step texts, answers, scorer and errors are payloads:
+    one chain per payload, alternately kept and pruned, the last one answered."""
+    from workbench.events import (
+        PathFinished,
+        PathStarted,
+        RunFinished,
+        RunStarted,
+        SampleScored,
+        TokenDelta,
+    )
+
+    run, sid = "hostile-search", "hostile-search-s0"
+    events: list[Any] = [RunStarted(run_id=run, technique="beam", model="m", task="hostile",
+                                    n_items=1, params={"aggregate": "min"})]
+    parent = None
+    for i, p in enumerate(PAYLOADS):
+        pid, text = f"{sid}-st{i}", f"{c(ALL_TEXT)}\n{c(p.text)}"
+        score_id = f"{pid}-score"
+        events += [PathStarted(run_id=run, sample_id=sid, path_id=pid, role="step",
+                               parent_id=parent, index=i, step=i),
+                   TokenDelta(run_id=run, sample_id=sid, path_id=pid, text=text),
+                   PathStarted(run_id=run, sample_id=sid, path_id=score_id, role="score",
+                               parent_id=pid, index=i, step=i),
+                   PathFinished(run_id=run, sample_id=sid, path_id=score_id, text="",
+                                error=c(p.text), scorer=c(p.text)),
+                   PathFinished(run_id=run, sample_id=sid, path_id=pid, text=text,
+                                answer=c(p.text) if i == len(PAYLOADS) - 1 else None,
+                                score=None if i == 1 else 0.5, scorer=c(p.text),
+                                kept=True)]
+        parent = pid
+    events.append(SampleScored(run_id=run, sample_id=sid, item_id="h0", item_index=0,
+                               question=c(ALL_TEXT), answer=c(PAYLOADS[-1].text)))
+    events.append(RunFinished(run_id=run, status="ok", n_samples=1))
+    return events
+
+
+def v_search_tree(c: Callable[[str], str]) -> str:
+    """The search tree's static HTML (snapshot and export of widgets.tree)."""
+    from widgets.state import RunState
+    from widgets.tree import static_tree
+
+    st = RunState()
+    for e in _search_events(c):
+        st.apply(e)
+    return str(static_tree(st, st.focused))
+
+
+def v_search_tree_report(c: Callable[[str], str]) -> str:
+    from workbench.export.html import run_report_html
+
+    store = Store.open(":memory:")
+    rec = Recorder(store)
+    for e in _search_events(c):
+        rec(e)
+    page = run_report_html(store, "hostile-search")
+    return page[page.index("<h4>Search tree</h4>"):]
+
+
 VIEWS: dict[str, Render] = {
     "progress label": v_progress_label, "progress error": v_progress_error,
     "refinement diff": v_refinement, "vote caption": v_vote_caption,
@@ -215,8 +274,11 @@ VIEWS: dict[str, Render] = {
     "explorer title + status": v_explorer_lines, "compare view (Explorer tab)": v_compare,
     "run report (export)": v_run_report,
     "analysis markdown table": v_markdown_table,
+    "search tree (static)": v_search_tree, "search tree in run report": v_search_tree_report,
 }
-ALLOWED = {"run report (export)": frozenset({"details", "script"})}
+ALLOWED = {"run report (export)": frozenset({"details", "script"}),
+           "search tree (static)": frozenset({"details"}),
+           "search tree in run report": frozenset({"details"})}
 
 
 @pytest.mark.parametrize("view", list(VIEWS))

@@ -14,7 +14,7 @@ to the lower path index. The aggregation must be the run's (``runs.params.aggreg
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,9 +87,16 @@ def _answer(row: Mapping[str, Any]) -> str | None:
 
 def build_tree(steps: pl.DataFrame, how: str = "last") -> SearchTree:
     """The tree of one item's step rows (``steps`` filtered to one ``sample_id``)."""
-    if steps.height == 0:
+    return tree_from_rows(list(steps.iter_rows(named=True)), how)
+
+
+def tree_from_rows(steps: Sequence[Mapping[str, Any]], how: str = "last") -> SearchTree:
+    """The tree of one item's step rows given as dicts with the columns of
+    :meth:`~workbench.store.store.Store.search_steps`: why not only frames: the live
+    tree view folds events into rows and must draw exactly what the stored rows give."""
+    if not steps:
         return SearchTree(sample_id="")
-    rows = {r["path_id"]: r for r in steps.iter_rows(named=True)}
+    rows = {r["path_id"]: dict(r) for r in steps}
     children: dict[str, list[str]] = {}
     for pid, r in rows.items():
         if r["parent_id"] in rows:

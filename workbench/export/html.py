@@ -20,6 +20,8 @@ import polars as pl
 from workbench.errors import WorkbenchError
 from workbench.export._figures import MAIN_ROLES, run_figures
 from workbench.export._source import store_for
+from workbench.export.tree_html import CSS as TREE_CSS
+from workbench.export.tree_html import tree_html
 from workbench.htmltext import escape, script_safe
 from workbench.store.textcodec import decode_text
 
@@ -114,8 +116,23 @@ def _path_block(p: dict[str, Any]) -> str:
             f'<pre class="wb-report-text">{_t(p["text"] or "")}</pre></div>')
 
 
+def search_trees(store: Store, run: dict[str, Any]) -> dict[str, Any]:
+    """Per item, the search tree of a step-level search run (empty for other runs), text
+    decoded from its stored form and built with the run's own aggregation."""
+    from workbench.analysis.search_tree import build_trees
+
+    steps = store.search_steps(run["run_id"])
+    if steps.is_empty():
+        return {}
+    texts = [c for c in ("text", "stored_answer", "score_error") if c in steps.columns]
+    steps = steps.with_columns(pl.col(c).map_elements(decode_text, return_dtype=pl.String)
+                               for c in texts)
+    params = json.loads(decode_text(run["params"])) if run.get("params") else {}
+    return build_trees(steps, str(params.get("aggregate") or "last"))
+
+
 def _item_block(s: dict[str, Any], paths: pl.DataFrame, votes: pl.DataFrame,
-                rounds: pl.DataFrame) -> str:
+                rounds: pl.DataFrame, tree: Any = None) -> str:
     sid = s["sample_id"]
     parts = [f"<p><b>Question.</b> {_t(s['question'])}</p>",
              f"<p><b>Gold</b> {_t(s['gold'])} · <b>final answer</b> {_t(s['answer'])} "
@@ -131,6 +148,8 @@ def _item_block(s: dict[str, Any], paths: pl.DataFrame, votes: pl.DataFrame,
     if not r.is_empty():
         parts.append("<h4>Refinement rounds</h4>"
                      + _grid(r, ["round", "answer", "accepted", "correct", "critique"]))
+    if tree is not None:
+        parts.append(f"<h4>Search tree</h4>{tree_html(tree, css=False)}")
     mine = paths.filter(pl.col("sample_id") == sid)
     if not mine.is_empty():
         parts.append(f"<h4>Generations ({mine.height})</h4>"
@@ -167,12 +186,14 @@ def run_report_html(store: Store, run_id: str) -> str:
     paths = store.paths(run_id).sort("sample_id", "round", "idx", "started_at")
     votes, rounds = store.votes(run_id), store.rounds(run_id)
     figs = run_figures(samples, paths, votes, rounds)
-    items = "".join(_item_block(s, paths, votes, rounds) for s in samples.iter_rows(named=True))
+    trees = search_trees(store, run)
+    items = "".join(_item_block(s, paths, votes, rounds, trees.get(s["sample_id"]))
+                    for s in samples.iter_rows(named=True))
     n_main = paths.filter(pl.col("role").is_in(MAIN_ROLES)).height
     plotlyjs = script_safe(get_plotlyjs())
     title = f"Run {_t(run_id)} · {_t(run['technique'])} · {_t(run['model'])} · {_t(run['task'])}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{title}</title><style>{_CSS}</style>"
+            f"<title>{title}</title><style>{_CSS}{TREE_CSS if trees else ''}</style>"
             f'<script type="text/javascript">{plotlyjs}</script></head>'
             f'<body class="wb-report"><h1>{title}</h1>'
             f"<h2>Summary</h2>{_summary(run, samples, paths)}"

@@ -89,7 +89,7 @@ def dvts(width: int = 4, expansions: int = 4, max_steps: int = 8, step_budget: i
 @register("beam", "step-level beam search: `width` beams, each step (`budget` tokens) "
           "expanded `expansions` times, scored by `scorer` (judge, PRM or logprob), the `width` best by "
           "`aggregate` kept; every step stored with score and kept/pruned",
-          params=SEARCH_KNOBS, rank=70, compute_knob="width")
+          params=SEARCH_KNOBS, rank=70, compute_knob="width", view="tree")
 def _beam(budget: int, width: int, expansions: int, max_steps: int, scorer: str,
           aggregate: str) -> Technique:
     return beam(width, expansions, max_steps, budget, scorer, aggregate)
@@ -97,7 +97,7 @@ def _beam(budget: int, width: int, expansions: int, max_steps: int, scorer: str,
 
 @register("dvts", "diverse verifier tree search: `width` independent subtrees, each "
           "keeping its best of `expansions` scored next steps (same compute as `beam`)",
-          params=SEARCH_KNOBS, rank=80, compute_knob="width")
+          params=SEARCH_KNOBS, rank=80, compute_knob="width", view="tree")
 def _dvts(budget: int, width: int, expansions: int, max_steps: int, scorer: str,
           aggregate: str) -> Technique:
     return dvts(width, expansions, max_steps, budget, scorer, aggregate)

@@ -30,7 +30,10 @@ class TechniqueInfo:
 
     ``replay`` names the rule that can answer this technique from stored samples without a
     model call (``"majority"``, ``"adaptive"``, ``"best_of"``; ``None``: it needs new
-    calls), applied to the samples of a stored run of ``replays_on`` (default: itself)."""
+    calls), applied to the samples of a stored run of ``replays_on`` (default: itself).
+
+    ``view`` is how the Explorer draws a run of it: ``"paths"`` (cards side by side) or
+    ``"tree"`` (a step-level search: its steps as a tree, :mod:`widgets.tree`)."""
 
     name: str
     description: str
@@ -41,6 +44,7 @@ class TechniqueInfo:
     rank: int = 0
     replay: str | None = None
     replays_on: str | None = None
+    view: str = "paths"
 
     @property
     def replay_source(self) -> str:
@@ -58,13 +62,17 @@ class TechniqueInfo:
         return 0.7 if self.sampling else 0.0
 
 
+VIEWS = ("paths", "tree")
+"""How the Explorer can draw a technique's runs (``TechniqueInfo.view``)."""
+
 REGISTRY: dict[str, TechniqueInfo] = {}
 """Technique name -> its registration, in display order (``rank``: cheapest first)."""
 
 
 def register(name: str, description: str, *, params: Iterable[str], rank: int,
              sampling: bool = False, compute_knob: str | None = None,
-             replay: str | None = None, replays_on: str | None = None) -> Callable[[F], F]:
+             replay: str | None = None, replays_on: str | None = None,
+             view: str = "paths") -> Callable[[F], F]:
     """Decorator: register ``factory`` under ``name`` with the knobs that apply to it.
 
     ``rank`` orders tables, pickers and colours independently of import order."""
@@ -74,12 +82,14 @@ def register(name: str, description: str, *, params: Iterable[str], rank: int,
         raise ValueError(f"technique {name!r} declares unknown knobs {unknown}")
     if compute_knob is not None and compute_knob not in knobs:
         raise ValueError(f"technique {name!r}: compute_knob {compute_knob!r} not in params")
+    if view not in VIEWS:
+        raise ValueError(f"technique {name!r}: view {view!r} is not one of {VIEWS}")
 
     def decorate(factory: F) -> F:
         if name in REGISTRY:
             raise ValueError(f"technique {name!r} is registered twice")
         REGISTRY[name] = TechniqueInfo(name, description, knobs, factory, sampling,
-                                       compute_knob, rank, replay, replays_on)
+                                       compute_knob, rank, replay, replays_on, view)
         ordered = sorted(REGISTRY.values(), key=lambda i: i.rank)
         REGISTRY.clear()
         REGISTRY.update((i.name, i) for i in ordered)
@@ -105,6 +115,12 @@ def get(name: str) -> TechniqueInfo:
 def find(name: str) -> TechniqueInfo | None:
     """The registration of ``name`` or None (for code that must not raise on old data)."""
     return REGISTRY.get(name)
+
+
+def view_of(name: str | None) -> str:
+    """How the Explorer draws a run of ``name`` (``"paths"`` for an unknown or old one)."""
+    info = REGISTRY.get(name) if name else None
+    return info.view if info is not None else "paths"
 
 
 def build(name: str, **knobs: Any) -> Technique:
