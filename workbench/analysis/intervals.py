@@ -49,6 +49,10 @@ def _z(level: float) -> float:
     return float(-ndtri((1.0 - level) / 2.0))
 
 
+BOUND_TOL = 1e-9
+"""Round-off allowed outside [0, 1] (maj@k of 64 paths reaches 1 + 7e-16)."""
+
+
 def bounded_mean_ci(values: np.ndarray, *, level: float = 0.95
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over rows (items) of ``values`` in [0, 1], with the bounded Agresti-Coull
@@ -58,9 +62,10 @@ def bounded_mean_ci(values: np.ndarray, *, level: float = 0.95
     n = v.shape[0]
     if n == 0:
         return no_items(v)
-    if np.any(~np.isfinite(v)) or np.any((v < 0.0) | (v > 1.0)):
+    if np.any(~np.isfinite(v)) or np.any((v < -BOUND_TOL) | (v > 1.0 + BOUND_TOL)):
         raise WorkbenchError("bounded_mean_ci needs per-item scores in [0, 1]; use "
                              "method='bootstrap' for unbounded scores.")
+    v = np.clip(v, 0.0, 1.0)  # exact maj@k sums of fractions land a few ulps past 1
     z = _z(level)
     half = z * z / 2.0
     n_aug = n + z * z
