@@ -19,7 +19,7 @@ from workbench.techniques.base import Outcome, Technique
 from workbench.techniques.cot import cot
 from workbench.techniques.params import check
 from workbench.techniques.registry import register
-from workbench.techniques.self_consistency import check_n, emit_vote, pick
+from workbench.techniques.self_consistency import check_n, stopped_vote
 from workbench.techniques.voting import group_answers, vote
 
 
@@ -54,17 +54,8 @@ class StoppedSC(Technique):
             if self.rule(vote_keys([o.answer for o in outcomes], ctx)):
                 break
         result = vote([o.answer for o in outcomes], ctx.task.same)
-        used = len(outcomes)
-        mean_tokens = sum(o.tokens_out for o in outcomes) / max(1, used)
-        saved = self.n - used
-        # method "adaptive": a majority vote over the paths drawn, so a regrade re-votes it
-        # like adaptive-sc's (the rule itself is in the run's params, from describe()).
-        emit_vote(ctx, "adaptive", result, used, stopped_early=saved > 0,
-                  samples_saved=saved, tokens_saved_est=int(saved * mean_tokens))
-        best = pick(outcomes, result, ctx)
-        return Outcome(answer=result.winner, text=best.text, path_id=best.path_id,
-                       index=index, tokens_out=sum(o.tokens_out for o in outcomes),
-                       info={"used": used, "saved": saved, "rule": self.rule_name})
+        # recorded like adaptive-sc's (the rule itself is in the run's params)
+        return stopped_vote(ctx, outcomes, result, self.n, index, {"rule": self.rule_name})
 
     def describe(self) -> dict[str, Any]:
         return {"technique": self.name, "n": self.n, "rule": self.rule_name,

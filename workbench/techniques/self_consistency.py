@@ -85,6 +85,22 @@ class SelfConsistency(Technique):
                 "inner": self.inner.describe()}
 
 
+def stopped_vote(ctx: Ctx, outcomes: list[Outcome], result: VoteResult, n: int, index: int,
+                 info: dict[str, Any]) -> Outcome:
+    """The outcome of sampling that stopped early: the vote is recorded as "adaptive" (a
+    majority over the paths drawn, so a regrade re-votes it) with the samples not drawn of
+    ``n`` and the tokens they would have cost at the drawn paths' mean."""
+    used = len(outcomes)
+    mean_tokens = sum(o.tokens_out for o in outcomes) / max(1, used)
+    saved = n - used
+    emit_vote(ctx, "adaptive", result, used, stopped_early=saved > 0,
+              samples_saved=saved, tokens_saved_est=int(saved * mean_tokens))
+    best = pick(outcomes, result, ctx)
+    return Outcome(answer=result.winner, text=best.text, path_id=best.path_id,
+                   index=index, tokens_out=sum(o.tokens_out for o in outcomes),
+                   info={"used": used, "saved": saved, **info})
+
+
 class AdaptiveSC(Technique):
     """Self-consistency that stops sampling once the vote is settled."""
 
@@ -107,15 +123,7 @@ class AdaptiveSC(Technique):
             conf = leader_confidence(list(result.counts.values()))
             if len(outcomes) >= self.min_samples and conf >= self.confidence:
                 break
-        used = len(outcomes)
-        mean_tokens = sum(o.tokens_out for o in outcomes) / max(1, used)
-        saved = self.n - used
-        emit_vote(ctx, "adaptive", result, used, stopped_early=saved > 0,
-                  samples_saved=saved, tokens_saved_est=int(saved * mean_tokens))
-        best = pick(outcomes, result, ctx)
-        return Outcome(answer=result.winner, text=best.text, path_id=best.path_id,
-                       index=index, tokens_out=sum(o.tokens_out for o in outcomes),
-                       info={"used": used, "saved": saved, "confidence": conf})
+        return stopped_vote(ctx, outcomes, result, self.n, index, {"confidence": conf})
 
     def describe(self) -> dict[str, Any]:
         return {"technique": self.name, "n": self.n, "confidence": self.confidence,
