@@ -194,6 +194,16 @@ def _policies(ev: Evaluation) -> dict[str, list[int]]:
     return out
 
 
+def _resampled(ev: Evaluation, b: int, seed: int, level: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per-item accuracy and tokens, their per-column means under ``b`` item resamples,
+    and the interval's tail mass: what both crossing readouts bootstrap over."""
+    acc, tok = ev.matrices()
+    n = acc.shape[0]
+    w = resample_weights(n, b, np.random.default_rng(seed))
+    return acc, tok, w @ acc / n, w @ tok / n, (1.0 - level) / 2.0
+
+
 def tokens_to_reach(ev: Evaluation, baseline: tuple[str, float], *, b: int = DEFAULT_B,
                     seed: int = 0, level: float = 0.95) -> pl.DataFrame:
     """Per policy: the fewest tokens at which one of its settings reaches ``baseline``'s
@@ -201,12 +211,8 @@ def tokens_to_reach(ev: Evaluation, baseline: tuple[str, float], *, b: int = DEF
     interval over items (each resample recomputes the target and the crossing) and the
     share of resamples where it is reached. This reads the crossing off the held-out
     curve; the ``... fit`` policies are the ones whose setting was chosen blind."""
-    acc, tok = ev.matrices()
+    acc, tok, boot_a, boot_t, tail = _resampled(ev, b, seed, level)
     base = ev.index(*baseline)
-    n = acc.shape[0]
-    w = resample_weights(n, b, np.random.default_rng(seed))
-    boot_a, boot_t = w @ acc / n, w @ tok / n
-    tail = (1.0 - level) / 2.0
     rows = []
     for policy, cols in _policies(ev).items():
         point, best = _crossing(acc.mean(0), tok.mean(0), cols, base)
@@ -234,12 +240,8 @@ def accuracy_at_tokens(ev: Evaluation, reference: tuple[str, float], *,
                        ) -> pl.DataFrame:
     """Per policy: the best accuracy among its settings that spend at most ``reference``'s
     tokens per item, with a bootstrap interval over items (NaN: none is that cheap)."""
-    acc, tok = ev.matrices()
+    acc, tok, boot_a, boot_t, tail = _resampled(ev, b, seed, level)
     ref = ev.index(*reference)
-    n = acc.shape[0]
-    w = resample_weights(n, b, np.random.default_rng(seed))
-    boot_a, boot_t = w @ acc / n, w @ tok / n
-    tail = (1.0 - level) / 2.0
     rows = []
     for policy, cols in _policies(ev).items():
         point = _best_under(acc.mean(0), tok.mean(0), cols, ref)
