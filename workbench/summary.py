@@ -17,15 +17,20 @@ def summarise(store: Store, run_ids: Sequence[str]) -> pl.DataFrame:
 
 
 def print_table(df: pl.DataFrame, title: str = "") -> None:
-    """Render a frame as a rich table on stdout (numbers rounded for reading)."""
+    """Render a frame as a rich table on stdout (numbers rounded for reading).
+
+    Every cell, header and the title is a plain ``Text``: cells hold model output, provider
+    errors and user SQL, and rich would otherwise read ``[bold]``-style markup in them (a
+    model answer ``[/]`` even raises)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None)
+    table = Table(title=Text(title) if title else None)
     for col in df.columns:
-        table.add_column(col, justify="right" if df[col].dtype.is_numeric() else "left")
+        table.add_column(Text(col), justify="right" if df[col].dtype.is_numeric() else "left")
     for row in df.iter_rows():
-        table.add_row(*(_fmt(v) for v in row))
+        table.add_row(*(Text(_fmt(v)) for v in row))
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
