@@ -149,3 +149,15 @@ def test_the_sql_finder_finds_sql(tmp_path: Path) -> None:
                      'def f(t):\n    return f"select * from {t} where x"\n'
                      'D = "Select the budget from the slider."\n')
     assert [line for line, _ in sql_strings(probe)] == [1, 5]
+
+
+def test_error_types_come_from_workbench_errors() -> None:
+    """Techniques and analysis catch errors without depending on backends: the base error
+    lives in ``workbench.errors`` and nowhere re-exports it."""
+    import workbench.backends.base as base
+
+    assert not hasattr(base, "WorkbenchError")
+    pattern = re.compile(r"from workbench\.(?!errors\b)[\w.]+ import[^\n]*\bWorkbenchError\b")
+    offenders = [str(p.relative_to(REPO)) for folder in ("workbench", "widgets", "tests")
+                 for p in (REPO / folder).rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []

@@ -12,10 +12,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workbench.errors import WorkbenchError  # noqa: F401  re-export: colleagues' branches
-
-# still import it from here; the lead removes this line after merging (use workbench.errors).
-
 DeltaCallback = Callable[[int, str], None]
 """Called with (choice index, new text) as text streams in."""
 
