@@ -85,6 +85,19 @@ def widget_views(nb: Any) -> list[str]:
             for o in cell.get("outputs", []) if VIEW_MIME in o.get("data", {})]
 
 
+def elided_tables(nb: Any) -> list[int]:
+    """Cells whose polars table output hides rows or columns behind an ellipsis: a summary
+    that drops its middle rows hides the configurations that matter."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            html = o.get("data", {}).get("text/html", "")
+            html = "".join(html) if isinstance(html, list) else html
+            if "shape:" in html and ("…" in html or "&hellip;" in html):
+                out.append(i)
+    return out
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_clean(notebook: Path, tmp_path: Path) -> None:
     workdir = mirror_repo(tmp_path)
@@ -98,6 +111,7 @@ def test_notebook_runs_clean(notebook: Path, tmp_path: Path) -> None:
 
     assert stopped is None, f"{notebook.name} stopped after {elapsed:.0f}s: {stopped}"
     assert errors_of(nb) == [], f"{notebook.name} raised (after {elapsed:.0f}s)"
+    assert elided_tables(nb) == [], f"{notebook.name}: tables shown cut (use an.show_table)"
     views = widget_views(nb)
     if views:
         state = nb.metadata.get("widgets", {}).get(STATE_MIME, {}).get("state", {})
